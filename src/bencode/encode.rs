@@ -1,0 +1,242 @@
+//! Writing bencode straight into a caller's buffer.
+
+use core::fmt;
+
+/// Where encoded bytes go: a fixed slice ([`SliceSink`]) or any [`bytes::BufMut`].
+pub trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+/// A [`Sink`] over a fixed `&mut [u8]` that never panics: once a write does not fit, it
+/// records the overflow and ignores the rest.
+#[derive(Debug)]
+pub struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    overflow: bool,
+}
+
+impl<'b> SliceSink<'b> {
+    /// A sink writing from the start of `buf`.
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        SliceSink {
+            buf,
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// Bytes written so far, or `None` if something did not fit.
+    pub fn written(&self) -> Option<usize> {
+        if self.overflow { None } else { Some(self.len) }
+    }
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+/// Adapter that lets any [`bytes::BufMut`] be a [`Sink`]. Callers check
+/// `remaining_mut()` against the exact encoded length first, as `BufMut` panics on
+/// overflow.
+pub(crate) struct BufSink<'b, B: bytes::BufMut>(pub(crate) &'b mut B);
+
+impl<B: bytes::BufMut> Sink for BufSink<'_, B> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.put_slice(bytes);
+    }
+}
+
+/// The caller's buffer was too small for the encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EncodeError {
+    needed: usize,
+    available: usize,
+}
+
+impl EncodeError {
+    pub(crate) const fn new(needed: usize, available: usize) -> Self {
+        EncodeError { needed, available }
+    }
+
+    /// Bytes the encoding needs.
+    pub const fn needed(&self) -> usize {
+        self.needed
+    }
+
+    /// Bytes the buffer had.
+    pub const fn available(&self) -> usize {
+        self.available
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "buffer too small: encoding needs {} bytes, buffer has {}",
+            self.needed, self.available
+        )
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+/// Number of decimal digits of `n`.
+#[inline]
+const fn digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// Encoded length of the integer `n` (`i…e`).
+#[inline]
+pub const fn int_len(n: i64) -> usize {
+    2 + (n < 0) as usize + digits(n.unsigned_abs())
+}
+
+/// Encoded length of a byte string of `len` bytes (`<len>:<bytes>`).
+#[inline]
+pub const fn bytes_len(len: usize) -> usize {
+    digits(len as u64) + 1 + len
+}
+
+/// Writes the decimal digits of `n` into the end of `buf`; returns where they start.
+#[inline]
+fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> usize {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        // n % 10 < 10, so the cast is exact; i stays >= 0 because u64 has <= 20 digits.
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return i;
+        }
+    }
+}
+
+/// Writes bencode tokens into a [`Sink`]. It writes what it is told: callers write
+/// dictionary keys in ascending order themselves.
+///
+/// ```
+/// use btdht::bencode::{Encoder, SliceSink};
+///
+/// let mut buf = [0u8; 32];
+/// let mut sink = SliceSink::new(&mut buf);
+/// let mut e = Encoder::new(&mut sink);
+/// e.begin_dict();
+/// e.bytes(b"n");
+/// e.int(-7);
+/// e.end();
+/// let n = sink.written().unwrap();
+/// assert_eq!(&buf[..n], b"d1:ni-7ee");
+/// ```
+#[derive(Debug)]
+pub struct Encoder<'s, S: Sink> {
+    sink: &'s mut S,
+}
+
+impl<'s, S: Sink> Encoder<'s, S> {
+    /// An encoder appending to `sink`.
+    pub fn new(sink: &'s mut S) -> Self {
+        Encoder { sink }
+    }
+
+    /// Writes `i<n>e`.
+    #[inline]
+    pub fn int(&mut self, n: i64) {
+        let mut buf = [0u8; 20];
+        let start = format_u64(n.unsigned_abs(), &mut buf);
+        self.sink.put(if n < 0 { b"i-" } else { b"i" });
+        self.sink.put(buf.get(start..).unwrap_or_default());
+        self.sink.put(b"e");
+    }
+
+    /// Writes `<len>:<bytes>`.
+    #[inline]
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.bytes_header(bytes.len());
+        self.sink.put(bytes);
+    }
+
+    /// Writes the `<len>:` prefix of a byte string whose `len` bytes the caller writes
+    /// next with [`Encoder::raw`].
+    #[inline]
+    pub fn bytes_header(&mut self, len: usize) {
+        let mut buf = [0u8; 21];
+        let mut digits = [0u8; 20];
+        let start = format_u64(len as u64, &mut digits);
+        let n = digits.len() - start;
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), digits.get(start..)) {
+            dst.copy_from_slice(src);
+        }
+        if let Some(colon) = buf.get_mut(n) {
+            *colon = b':';
+        }
+        self.sink.put(buf.get(..=n).unwrap_or_default());
+    }
+
+    /// Writes `l`.
+    #[inline]
+    pub fn begin_list(&mut self) {
+        self.sink.put(b"l");
+    }
+
+    /// Writes `d`.
+    #[inline]
+    pub fn begin_dict(&mut self) {
+        self.sink.put(b"d");
+    }
+
+    /// Writes `e`.
+    #[inline]
+    pub fn end(&mut self) {
+        self.sink.put(b"e");
+    }
+
+    /// Writes `bytes` verbatim (already-encoded bencode, or string content).
+    #[inline]
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.sink.put(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_len_matches_written_length_at_the_extremes() {
+        for n in [0, 9, 10, -1, -10, i64::MAX, i64::MIN, 1_000_000] {
+            let mut buf = [0u8; 32];
+            let mut sink = SliceSink::new(&mut buf);
+            Encoder::new(&mut sink).int(n);
+            assert_eq!(sink.written(), Some(int_len(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn slice_sink_reports_overflow_instead_of_panicking() {
+        let mut buf = [0u8; 3];
+        let mut sink = SliceSink::new(&mut buf);
+        Encoder::new(&mut sink).bytes(b"abcdef");
+        assert_eq!(sink.written(), None);
+    }
+}

@@ -1,0 +1,372 @@
+//! Reading a datagram into a [`Message`] without allocating.
+
+use super::compact::{CompactEntry, CompactList, Values, decode_peer};
+use super::error::{DecodeError, DecodeErrorKind, Field};
+use super::{
+    BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, MutablePut,
+    PUBLIC_KEY_LEN, Put, Query, QueryKind, Response, SIGNATURE_LEN, Want,
+};
+use crate::bencode::{self, Decoder, DictState, ErrorKind, RawValue};
+use crate::id::Id;
+
+/// An error before the transaction id and kind are looked up.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Fail {
+    kind: DecodeErrorKind,
+    offset: usize,
+}
+
+impl From<bencode::Error> for Fail {
+    #[cold]
+    fn from(e: bencode::Error) -> Self {
+        Fail {
+            kind: DecodeErrorKind::Bencode(e.kind()),
+            offset: e.offset(),
+        }
+    }
+}
+
+#[cold]
+fn fail(kind: DecodeErrorKind, offset: usize) -> Fail {
+    Fail { kind, offset }
+}
+
+/// Maps a typed read's type mismatch to "wrong type for this field".
+#[cold]
+fn typed(e: bencode::Error, field: Field) -> Fail {
+    match e.kind() {
+        ErrorKind::TypeMismatch { .. } => fail(DecodeErrorKind::WrongType(field), e.offset()),
+        _ => e.into(),
+    }
+}
+
+/// The arguments of a query (`a`), every one optional, in wire key order. Decoding fills
+/// it before `q` is known (keys sort `a` before `q`); encoding writes it in this order.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Args<'a> {
+    pub(super) cas: Option<i64>,
+    pub(super) id: Option<Id>,
+    pub(super) implied_port: Option<bool>,
+    pub(super) info_hash: Option<Id>,
+    pub(super) key: Option<&'a [u8; PUBLIC_KEY_LEN]>,
+    pub(super) noseed: Option<bool>,
+    pub(super) port: Option<u16>,
+    pub(super) salt: Option<&'a [u8]>,
+    pub(super) scrape: Option<bool>,
+    pub(super) seed: Option<bool>,
+    pub(super) seq: Option<i64>,
+    pub(super) signature: Option<&'a [u8; SIGNATURE_LEN]>,
+    pub(super) target: Option<Id>,
+    pub(super) token: Option<&'a [u8]>,
+    pub(super) value: Option<RawValue<'a>>,
+    pub(super) want: Option<Want>,
+}
+
+impl<'a> Message<'a> {
+    /// Decodes one datagram. Allocates nothing; everything borrows from `bytes`.
+    ///
+    /// ```
+    /// use btdht::krpc::{DecodeErrorKind, Field, Message};
+    ///
+    /// // A find_node query without its target: malformed, but `t` is still readable.
+    /// let err = Message::decode(b"d1:ad2:id20:abcdefghij0123456789e1:q9:find_node1:t2:aa1:y1:qe")
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), DecodeErrorKind::MissingField(Field::Target));
+    /// assert_eq!(err.transaction_id(), Some(&b"aa"[..]));
+    /// ```
+    pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError<'a>> {
+        decode_message(bytes).map_err(|f| recover(bytes, f))
+    }
+}
+
+/// Turns a failure into a [`DecodeError`], reading `t` and `y` leniently if possible.
+#[cold]
+#[inline(never)]
+fn recover(bytes: &[u8], f: Fail) -> DecodeError<'_> {
+    let mut transaction_id = None;
+    let mut message_kind = None;
+    let mut d = Decoder::new(bytes);
+    if let Ok(mut top) = d.expect_dict() {
+        while let Ok(Some(key)) = d.next_key(&mut top) {
+            let ok = match key {
+                b"t" => d.expect_bytes().map(|t| transaction_id = Some(t)).is_ok(),
+                b"y" => d.expect_bytes().map(|y| message_kind = kind_of(y)).is_ok(),
+                _ => d.skip_value().is_ok(),
+            };
+            if !ok {
+                break;
+            }
+        }
+    }
+    DecodeError {
+        kind: f.kind,
+        offset: f.offset,
+        transaction_id,
+        message_kind,
+    }
+}
+
+fn kind_of(y: &[u8]) -> Option<MessageKind> {
+    match y {
+        b"q" => Some(MessageKind::Query),
+        b"r" => Some(MessageKind::Response),
+        b"e" => Some(MessageKind::Error),
+        _ => None,
+    }
+}
+
+fn decode_message(bytes: &[u8]) -> Result<Message<'_>, Fail> {
+    let mut d = Decoder::new(bytes);
+    let mut top = d.expect_dict().map_err(|e| match e.kind() {
+        ErrorKind::TypeMismatch { .. } => fail(DecodeErrorKind::NotADictionary, 0),
+        _ => e.into(),
+    })?;
+    let mut t = None;
+    let mut y = None;
+    let mut q = None;
+    let mut version = None;
+    let mut ip = None;
+    let mut read_only = false;
+    let mut args = None;
+    let mut ret = None;
+    let mut err = None;
+    while let Some(key) = d.next_key(&mut top)? {
+        match key {
+            b"a" => args = Some(decode_args(&mut d)?),
+            b"e" => err = Some(decode_error_list(&mut d)?),
+            b"ip" => {
+                let at = d.position();
+                let b = d.expect_bytes().map_err(|e| typed(e, Field::Ip))?;
+                ip = Some(decode_peer(b).ok_or(fail(DecodeErrorKind::InvalidValue(Field::Ip), at))?);
+            }
+            b"q" => q = Some(d.expect_bytes().map_err(|e| typed(e, Field::Method))?),
+            b"r" => ret = Some(decode_response(&mut d)?),
+            b"ro" => read_only = d.expect_int().map_err(|e| typed(e, Field::ReadOnly))? == 1,
+            b"t" => t = Some(d.expect_bytes().map_err(|e| typed(e, Field::TransactionId))?),
+            b"v" => version = Some(d.expect_bytes().map_err(|e| typed(e, Field::Version))?),
+            b"y" => {
+                let at = d.position();
+                let b = d.expect_bytes().map_err(|e| typed(e, Field::Kind))?;
+                y = Some(kind_of(b).ok_or(fail(DecodeErrorKind::UnknownKind, at))?);
+            }
+            _ => {
+                d.skip_value()?;
+            }
+        }
+    }
+    d.finish()?;
+    let end = d.position();
+    let missing = |field| fail(DecodeErrorKind::MissingField(field), end);
+    let transaction_id = t.ok_or_else(|| missing(Field::TransactionId))?;
+    let body = match y.ok_or_else(|| missing(Field::Kind))? {
+        MessageKind::Query => {
+            let method = q.ok_or_else(|| missing(Field::Method))?;
+            let (args, at) = args.ok_or_else(|| missing(Field::Arguments))?;
+            Body::Query(build_query(method, args, at)?)
+        }
+        MessageKind::Response => Body::Response(ret.ok_or_else(|| missing(Field::Return))?),
+        MessageKind::Error => Body::Error(err.ok_or_else(|| missing(Field::Error))?),
+    };
+    Ok(Message {
+        transaction_id,
+        version,
+        ip,
+        read_only,
+        body,
+    })
+}
+
+#[inline]
+fn id_field(d: &mut Decoder<'_>, field: Field) -> Result<Id, Fail> {
+    let at = d.position();
+    let b = d.expect_bytes().map_err(|e| typed(e, field))?;
+    Id::from_slice(b).ok_or(fail(DecodeErrorKind::InvalidValue(field), at))
+}
+
+#[inline]
+fn array_field<'a, const N: usize>(d: &mut Decoder<'a>, field: Field) -> Result<&'a [u8; N], Fail> {
+    let at = d.position();
+    let b = d.expect_bytes().map_err(|e| typed(e, field))?;
+    b.try_into()
+        .map_err(|_| fail(DecodeErrorKind::InvalidValue(field), at))
+}
+
+#[inline]
+fn flag(d: &mut Decoder<'_>, field: Field) -> Result<i64, Fail> {
+    d.expect_int().map_err(|e| typed(e, field))
+}
+
+fn decode_args<'a>(d: &mut Decoder<'a>) -> Result<(Args<'a>, usize), Fail> {
+    let at = d.position();
+    let mut dict = d.expect_dict().map_err(|e| typed(e, Field::Arguments))?;
+    let mut a = Args::default();
+    while let Some(key) = d.next_key(&mut dict)? {
+        match key {
+            b"id" => a.id = Some(id_field(d, Field::Id)?),
+            b"target" => a.target = Some(id_field(d, Field::Target)?),
+            b"info_hash" => a.info_hash = Some(id_field(d, Field::InfoHash)?),
+            b"token" => a.token = Some(d.expect_bytes().map_err(|e| typed(e, Field::Token))?),
+            b"port" => {
+                let pat = d.position();
+                let p = flag(d, Field::Port)?;
+                a.port = Some(
+                    u16::try_from(p).map_err(|_| fail(DecodeErrorKind::InvalidValue(Field::Port), pat))?,
+                );
+            }
+            b"implied_port" => a.implied_port = Some(flag(d, Field::ImpliedPort)? != 0),
+            b"seed" => a.seed = Some(flag(d, Field::Seed)? == 1),
+            b"noseed" => a.noseed = Some(flag(d, Field::Noseed)? == 1),
+            b"scrape" => a.scrape = Some(flag(d, Field::Scrape)? == 1),
+            b"want" => a.want = Some(decode_want(d)?),
+            b"seq" => a.seq = Some(flag(d, Field::Seq)?),
+            b"cas" => a.cas = Some(flag(d, Field::Cas)?),
+            b"v" => a.value = Some(RawValue::from_checked(d.skip_value()?)),
+            b"k" => a.key = Some(array_field(d, Field::Key)?),
+            b"sig" => a.signature = Some(array_field(d, Field::Signature)?),
+            b"salt" => a.salt = Some(d.expect_bytes().map_err(|e| typed(e, Field::Salt))?),
+            _ => {
+                d.skip_value()?;
+            }
+        }
+    }
+    Ok((a, at))
+}
+
+fn decode_want(d: &mut Decoder<'_>) -> Result<Want, Fail> {
+    d.expect_list().map_err(|e| typed(e, Field::Want))?;
+    let mut want = Want::default();
+    while d.next_item()? {
+        match d.expect_bytes().map_err(|e| typed(e, Field::Want))? {
+            b"n4" => want.n4 = true,
+            b"n6" => want.n6 = true,
+            _ => {}
+        }
+    }
+    Ok(want)
+}
+
+fn build_query<'a>(method: &'a [u8], a: Args<'a>, at: usize) -> Result<Query<'a>, Fail> {
+    let missing = |field| fail(DecodeErrorKind::MissingField(field), at);
+    let id = a.id.ok_or_else(|| missing(Field::Id))?;
+    let target = || a.target.ok_or_else(|| missing(Field::Target));
+    let info_hash = || a.info_hash.ok_or_else(|| missing(Field::InfoHash));
+    let kind = match method {
+        b"ping" => QueryKind::Ping,
+        b"find_node" => QueryKind::FindNode { target: target()? },
+        b"get_peers" => QueryKind::GetPeers {
+            info_hash: info_hash()?,
+            noseed: a.noseed.unwrap_or(false),
+            scrape: a.scrape.unwrap_or(false),
+        },
+        b"announce_peer" => QueryKind::AnnouncePeer {
+            info_hash: info_hash()?,
+            port: a.port.ok_or_else(|| missing(Field::Port))?,
+            implied_port: a.implied_port.unwrap_or(false),
+            token: a.token.ok_or_else(|| missing(Field::Token))?,
+            seed: a.seed.unwrap_or(false),
+        },
+        b"get" => QueryKind::Get {
+            target: target()?,
+            seq: a.seq,
+        },
+        b"put" => QueryKind::Put(Put {
+            token: a.token.ok_or_else(|| missing(Field::Token))?,
+            value: a.value.ok_or_else(|| missing(Field::Value))?,
+            mutable: match a.key {
+                None => None,
+                Some(key) => Some(MutablePut {
+                    key,
+                    signature: a.signature.ok_or_else(|| missing(Field::Signature))?,
+                    seq: a.seq.ok_or_else(|| missing(Field::Seq))?,
+                    salt: a.salt,
+                    cas: a.cas,
+                }),
+            },
+        }),
+        b"sample_infohashes" => QueryKind::SampleInfohashes { target: target()? },
+        _ => QueryKind::Unknown {
+            method,
+            target: a.target,
+            info_hash: a.info_hash,
+        },
+    };
+    Ok(Query {
+        id,
+        want: a.want,
+        kind,
+    })
+}
+
+fn compact<'a, T: CompactEntry>(d: &mut Decoder<'a>, field: Field) -> Result<CompactList<'a, T>, Fail> {
+    let at = d.position();
+    let b = d.expect_bytes().map_err(|e| typed(e, field))?;
+    CompactList::from_bytes(b).ok_or(fail(DecodeErrorKind::CompactLength(field), at))
+}
+
+fn decode_values<'a>(d: &mut Decoder<'a>) -> Result<Values<'a>, Fail> {
+    let start = d.position();
+    d.expect_list().map_err(|e| typed(e, Field::Values))?;
+    let mut count = 0usize;
+    while d.next_item()? {
+        let at = d.position();
+        let peer = d.expect_bytes().map_err(|e| typed(e, Field::Values))?;
+        if peer.len() != 6 && peer.len() != 18 {
+            return Err(fail(DecodeErrorKind::CompactLength(Field::Values), at));
+        }
+        count += 1;
+    }
+    let list = d.input().get(start..d.position()).unwrap_or_default();
+    Ok(Values::from_checked(list, count))
+}
+
+fn decode_response<'a>(d: &mut Decoder<'a>) -> Result<Response<'a>, Fail> {
+    let at = d.position();
+    let mut dict: DictState<'a> = d.expect_dict().map_err(|e| typed(e, Field::Return))?;
+    let mut id = None;
+    let mut r = Response::new(Id::default());
+    while let Some(key) = d.next_key(&mut dict)? {
+        match key {
+            b"id" => id = Some(id_field(d, Field::Id)?),
+            b"nodes" => r.nodes = Some(compact(d, Field::Nodes)?),
+            b"nodes6" => r.nodes6 = Some(compact(d, Field::Nodes6)?),
+            b"values" => r.values = Some(decode_values(d)?),
+            b"token" => r.token = Some(d.expect_bytes().map_err(|e| typed(e, Field::Token))?),
+            b"BFsd" => r.bf_seeds = Some(array_field::<BLOOM_LEN>(d, Field::BloomSeeds)?),
+            b"BFpe" => r.bf_peers = Some(array_field::<BLOOM_LEN>(d, Field::BloomPeers)?),
+            b"samples" => r.samples = Some(compact(d, Field::Samples)?),
+            b"interval" => r.interval = Some(flag(d, Field::Interval)?),
+            b"num" => r.num = Some(flag(d, Field::Num)?),
+            b"v" => r.value = Some(RawValue::from_checked(d.skip_value()?)),
+            b"k" => r.key = Some(array_field(d, Field::Key)?),
+            b"seq" => r.seq = Some(flag(d, Field::Seq)?),
+            b"sig" => r.signature = Some(array_field(d, Field::Signature)?),
+            _ => {
+                d.skip_value()?;
+            }
+        }
+    }
+    r.id = id.ok_or(fail(DecodeErrorKind::MissingField(Field::Id), at))?;
+    Ok(r)
+}
+
+fn decode_error_list<'a>(d: &mut Decoder<'a>) -> Result<ErrorMessage<'a>, Fail> {
+    let at = d.position();
+    d.expect_list().map_err(|e| typed(e, Field::Error))?;
+    let invalid = fail(DecodeErrorKind::InvalidValue(Field::Error), at);
+    if !d.next_item()? {
+        return Err(invalid);
+    }
+    let code = d.expect_int().map_err(|e| typed(e, Field::Error))?;
+    if !d.next_item()? {
+        return Err(invalid);
+    }
+    let message = d.expect_bytes().map_err(|e| typed(e, Field::Error))?;
+    // Extra items are tolerated (and dropped), as long as they are valid bencode.
+    while d.next_item()? {
+        d.skip_value()?;
+    }
+    Ok(ErrorMessage {
+        code: ErrorCode::from_code(code),
+        message,
+    })
+}

@@ -1,0 +1,274 @@
+//! Writing a [`Message`] straight into the caller's buffer, keys in sorted order.
+
+use super::decode::Args;
+use super::{Body, ErrorMessage, Message, MutablePut, Put, Query, QueryKind, Response, Want};
+use crate::bencode::{EncodeError, Encoder, Sink, SliceSink};
+
+/// A [`Sink`] that only counts, so the exact length comes from the same code that writes.
+struct Counter(usize);
+
+impl Sink for Counter {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 = self.0.saturating_add(bytes.len());
+    }
+}
+
+struct BufSink<'b, B: bytes::BufMut>(&'b mut B);
+
+impl<B: bytes::BufMut> Sink for BufSink<'_, B> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.put_slice(bytes);
+    }
+}
+
+impl Message<'_> {
+    /// Exact length of the encoding.
+    pub fn encoded_len(&self) -> usize {
+        let mut c = Counter(0);
+        self.write(&mut Encoder::new(&mut c));
+        c.0
+    }
+
+    /// Encodes into `out` and returns the number of bytes written. Fails, without
+    /// panicking, if `out` is shorter than [`Message::encoded_len`].
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let available = out.len();
+        let mut sink = SliceSink::new(out);
+        self.write(&mut Encoder::new(&mut sink));
+        sink.written()
+            .ok_or_else(|| EncodeError::new(self.encoded_len(), available))
+    }
+
+    /// Appends the encoding to a [`bytes::BufMut`]; fails if it has no room for
+    /// [`Message::encoded_len`] bytes.
+    pub fn encode_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EncodeError> {
+        let len = self.encoded_len();
+        if buf.remaining_mut() < len {
+            return Err(EncodeError::new(len, buf.remaining_mut()));
+        }
+        self.write(&mut Encoder::new(&mut BufSink(buf)));
+        Ok(len)
+    }
+
+    /// Writes the message; top-level keys in order: a e ip q r ro t v y.
+    fn write<S: Sink>(&self, e: &mut Encoder<'_, S>) {
+        e.begin_dict();
+        match &self.body {
+            Body::Query(q) => {
+                e.raw(b"1:a");
+                write_args(e, &args_of(q));
+            }
+            Body::Error(err) => {
+                e.raw(b"1:e");
+                write_error(e, err);
+            }
+            Body::Response(_) => {}
+        }
+        if let Some(ip) = &self.ip {
+            let mut buf = [0u8; 18];
+            let n = super::encode_peer(ip, &mut buf).unwrap_or(0);
+            e.raw(b"2:ip");
+            e.bytes(buf.get(..n).unwrap_or_default());
+        }
+        match &self.body {
+            Body::Query(q) => {
+                e.raw(b"1:q");
+                e.bytes(q.kind.method());
+            }
+            Body::Response(r) => {
+                e.raw(b"1:r");
+                write_response(e, r);
+            }
+            Body::Error(_) => {}
+        }
+        if self.read_only {
+            e.raw(b"2:roi1e");
+        }
+        e.raw(b"1:t");
+        e.bytes(self.transaction_id);
+        if let Some(v) = self.version {
+            e.raw(b"1:v");
+            e.bytes(v);
+        }
+        e.raw(match self.body {
+            Body::Query(_) => b"1:y1:q",
+            Body::Response(_) => b"1:y1:r",
+            Body::Error(_) => b"1:y1:e",
+        });
+        e.end();
+    }
+}
+
+/// The wire fields of a query, from its typed form.
+fn args_of<'a>(q: &Query<'a>) -> Args<'a> {
+    let mut a = Args {
+        id: Some(q.id),
+        want: q.want,
+        ..Args::default()
+    };
+    match &q.kind {
+        QueryKind::Ping => {}
+        QueryKind::FindNode { target } | QueryKind::SampleInfohashes { target } => {
+            a.target = Some(*target);
+        }
+        QueryKind::GetPeers {
+            info_hash,
+            noseed,
+            scrape,
+        } => {
+            a.info_hash = Some(*info_hash);
+            a.noseed = noseed.then_some(true);
+            a.scrape = scrape.then_some(true);
+        }
+        QueryKind::AnnouncePeer {
+            info_hash,
+            port,
+            implied_port,
+            token,
+            seed,
+        } => {
+            a.info_hash = Some(*info_hash);
+            a.port = Some(*port);
+            a.implied_port = implied_port.then_some(true);
+            a.token = Some(token);
+            a.seed = seed.then_some(true);
+        }
+        QueryKind::Get { target, seq } => {
+            a.target = Some(*target);
+            a.seq = *seq;
+        }
+        QueryKind::Put(Put {
+            token,
+            value,
+            mutable,
+        }) => {
+            a.token = Some(token);
+            a.value = Some(*value);
+            if let Some(MutablePut {
+                key,
+                signature,
+                seq,
+                salt,
+                cas,
+            }) = mutable
+            {
+                a.key = Some(key);
+                a.signature = Some(signature);
+                a.seq = Some(*seq);
+                a.salt = *salt;
+                a.cas = *cas;
+            }
+        }
+        QueryKind::Unknown {
+            target, info_hash, ..
+        } => {
+            a.target = *target;
+            a.info_hash = *info_hash;
+        }
+    }
+    a
+}
+
+#[inline]
+fn int_field<S: Sink>(e: &mut Encoder<'_, S>, key: &[u8], v: Option<i64>) {
+    if let Some(n) = v {
+        e.raw(key);
+        e.int(n);
+    }
+}
+
+#[inline]
+fn bytes_field<S: Sink>(e: &mut Encoder<'_, S>, key: &[u8], v: Option<&[u8]>) {
+    if let Some(b) = v {
+        e.raw(key);
+        e.bytes(b);
+    }
+}
+
+#[inline]
+fn flag_field<S: Sink>(e: &mut Encoder<'_, S>, key: &[u8], v: Option<bool>) {
+    int_field(e, key, v.map(i64::from));
+}
+
+/// Query arguments, keys in ascending order.
+fn write_args<S: Sink>(e: &mut Encoder<'_, S>, a: &Args<'_>) {
+    e.begin_dict();
+    int_field(e, b"3:cas", a.cas);
+    bytes_field(e, b"2:id", a.id.as_ref().map(|i| &i.as_bytes()[..]));
+    flag_field(e, b"12:implied_port", a.implied_port);
+    bytes_field(e, b"9:info_hash", a.info_hash.as_ref().map(|i| &i.as_bytes()[..]));
+    bytes_field(e, b"1:k", a.key.map(|k| &k[..]));
+    flag_field(e, b"6:noseed", a.noseed);
+    int_field(e, b"4:port", a.port.map(i64::from));
+    bytes_field(e, b"4:salt", a.salt);
+    flag_field(e, b"6:scrape", a.scrape);
+    flag_field(e, b"4:seed", a.seed);
+    int_field(e, b"3:seq", a.seq);
+    bytes_field(e, b"3:sig", a.signature.map(|s| &s[..]));
+    bytes_field(e, b"6:target", a.target.as_ref().map(|i| &i.as_bytes()[..]));
+    bytes_field(e, b"5:token", a.token);
+    if let Some(v) = a.value {
+        e.raw(b"1:v");
+        e.raw(v.as_bytes());
+    }
+    if let Some(w) = a.want {
+        write_want(e, w);
+    }
+    e.end();
+}
+
+fn write_want<S: Sink>(e: &mut Encoder<'_, S>, w: Want) {
+    e.raw(b"4:wantl");
+    if w.n4 {
+        e.raw(b"2:n4");
+    }
+    if w.n6 {
+        e.raw(b"2:n6");
+    }
+    e.end();
+}
+
+/// Response fields, keys in ascending order (upper case sorts first).
+fn write_response<S: Sink>(e: &mut Encoder<'_, S>, r: &Response<'_>) {
+    e.begin_dict();
+    bytes_field(e, b"4:BFpe", r.bf_peers.map(|b| &b[..]));
+    bytes_field(e, b"4:BFsd", r.bf_seeds.map(|b| &b[..]));
+    e.raw(b"2:id");
+    e.bytes(r.id.as_bytes());
+    int_field(e, b"8:interval", r.interval);
+    bytes_field(e, b"1:k", r.key.map(|k| &k[..]));
+    if let Some(nodes) = &r.nodes {
+        e.raw(b"5:nodes");
+        nodes.write(e);
+    }
+    if let Some(nodes6) = &r.nodes6 {
+        e.raw(b"6:nodes6");
+        nodes6.write(e);
+    }
+    int_field(e, b"3:num", r.num);
+    if let Some(samples) = &r.samples {
+        e.raw(b"7:samples");
+        samples.write(e);
+    }
+    int_field(e, b"3:seq", r.seq);
+    bytes_field(e, b"3:sig", r.signature.map(|s| &s[..]));
+    bytes_field(e, b"5:token", r.token);
+    if let Some(v) = r.value {
+        e.raw(b"1:v");
+        e.raw(v.as_bytes());
+    }
+    if let Some(values) = &r.values {
+        e.raw(b"6:values");
+        values.write(e);
+    }
+    e.end();
+}
+
+fn write_error<S: Sink>(e: &mut Encoder<'_, S>, err: &ErrorMessage<'_>) {
+    e.begin_list();
+    e.int(err.code.code());
+    e.bytes(err.message);
+    e.end();
+}
