@@ -254,14 +254,14 @@ impl<'a> Decoder<'a> {
     /// Inside a dictionary: the next key (read its value next), or `None` after consuming
     /// the dictionary's closing `e`. Checks that keys are byte strings, unique, and in
     /// order when [`KeyOrder::Sorted`] is required.
-    #[inline]
+    #[inline(always)]
     pub fn next_key(&mut self, dict: &mut DictState<'a>) -> Result<Option<&'a [u8]>, Error> {
         match self.input.get(self.pos) {
             Some(b'0'..=b'9') => {
                 let at = self.pos;
                 let key = self.read_bytes()?;
                 if let Some(prev) = dict.prev {
-                    match key.cmp(prev) {
+                    match key_order(key, prev) {
                         core::cmp::Ordering::Greater => {}
                         core::cmp::Ordering::Equal => {
                             return Err(Error::new(ErrorKind::DuplicateKey, at));
@@ -372,20 +372,44 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads `<len>:<bytes>` at the cursor (a digit is known to be there).
-    #[inline]
+    #[inline(always)]
     fn read_bytes(&mut self) -> Result<&'a [u8], Error> {
         let start = self.pos;
-        let (content_start, len) = read_len(self.input, start)?;
-        let end = content_start
+        let input = self.input;
+        // Fast path for the one- and two-digit lengths that make up almost every KRPC
+        // string; anything else goes through the general parser.
+        let (content_start, len) = match (input.get(start), input.get(start + 1)) {
+            (Some(&d0 @ b'0'..=b'9'), Some(b':')) => (start + 2, usize::from(d0 - b'0')),
+            (Some(&d0 @ b'1'..=b'9'), Some(&d1 @ b'0'..=b'9'))
+                if input.get(start + 2) == Some(&b':') =>
+            {
+                (
+                    start + 3,
+                    usize::from(d0 - b'0') * 10 + usize::from(d1 - b'0'),
+                )
+            }
+            _ => read_len(input, start)?,
+        };
+        match content_start
             .checked_add(len)
-            .filter(|&e| e <= self.input.len())
-            .ok_or(Error::new(ErrorKind::LengthPastEnd, start))?;
-        let bytes = self
-            .input
-            .get(content_start..end)
-            .ok_or(Error::new(ErrorKind::LengthPastEnd, start))?;
-        self.pos = end;
-        Ok(bytes)
+            .and_then(|end| Some((end, input.get(content_start..end)?)))
+        {
+            Some((end, bytes)) => {
+                self.pos = end;
+                Ok(bytes)
+            }
+            None => Err(Error::new(ErrorKind::LengthPastEnd, start)),
+        }
+    }
+}
+
+/// Key order: compares first bytes before falling back to a full comparison, as keys of
+/// one dictionary usually differ in their first byte.
+#[inline(always)]
+fn key_order(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::bencode::{self, Decoder, DictState, ErrorKind, RawValue};
 use crate::id::Id;
+use core::net::SocketAddr;
 
 /// An error before the transaction id and kind are looked up.
 #[derive(Clone, Copy, Debug)]
@@ -75,7 +76,11 @@ impl<'a> Message<'a> {
     /// assert_eq!(err.transaction_id(), Some(&b"aa"[..]));
     /// ```
     pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError<'a>> {
-        decode_message(bytes).map_err(|f| recover(bytes, f))
+        let mut args = Args::default();
+        match decode_message(bytes, &mut args) {
+            Ok((envelope, body)) => Ok(envelope.with_body(body)),
+            Err(f) => Err(recover(bytes, f)),
+        }
     }
 }
 
@@ -115,7 +120,29 @@ fn kind_of(y: &[u8]) -> Option<MessageKind> {
     }
 }
 
-fn decode_message(bytes: &[u8]) -> Result<Message<'_>, Fail> {
+/// The top-level fields other than the body.
+struct Envelope<'a> {
+    transaction_id: &'a [u8],
+    version: Option<&'a [u8]>,
+    ip: Option<SocketAddr>,
+    read_only: bool,
+}
+
+impl<'a> Envelope<'a> {
+    #[inline(always)]
+    fn with_body(self, body: Body<'a>) -> Message<'a> {
+        Message {
+            transaction_id: self.transaction_id,
+            version: self.version,
+            ip: self.ip,
+            read_only: self.read_only,
+            body,
+        }
+    }
+}
+
+#[inline(always)]
+fn decode_message<'a>(bytes: &'a [u8], args: &mut Args<'a>) -> Result<(Envelope<'a>, Body<'a>), Fail> {
     let mut d = Decoder::new(bytes);
     let mut top = d.expect_dict().map_err(|e| match e.kind() {
         ErrorKind::TypeMismatch { .. } => fail(DecodeErrorKind::NotADictionary, 0),
@@ -127,12 +154,12 @@ fn decode_message(bytes: &[u8]) -> Result<Message<'_>, Fail> {
     let mut version = None;
     let mut ip = None;
     let mut read_only = false;
-    let mut args = None;
+    let mut args_at = None;
     let mut ret = None;
     let mut err = None;
     while let Some(key) = d.next_key(&mut top)? {
         match key {
-            b"a" => args = Some(decode_args(&mut d)?),
+            b"a" => args_at = Some(decode_args(&mut d, args)?),
             b"e" => err = Some(decode_error_list(&mut d)?),
             b"ip" => {
                 let at = d.position();
@@ -161,19 +188,21 @@ fn decode_message(bytes: &[u8]) -> Result<Message<'_>, Fail> {
     let body = match y.ok_or_else(|| missing(Field::Kind))? {
         MessageKind::Query => {
             let method = q.ok_or_else(|| missing(Field::Method))?;
-            let (args, at) = args.ok_or_else(|| missing(Field::Arguments))?;
+            let at = args_at.ok_or_else(|| missing(Field::Arguments))?;
             Body::Query(build_query(method, args, at)?)
         }
         MessageKind::Response => Body::Response(ret.ok_or_else(|| missing(Field::Return))?),
         MessageKind::Error => Body::Error(err.ok_or_else(|| missing(Field::Error))?),
     };
-    Ok(Message {
-        transaction_id,
-        version,
-        ip,
-        read_only,
+    Ok((
+        Envelope {
+            transaction_id,
+            version,
+            ip,
+            read_only,
+        },
         body,
-    })
+    ))
 }
 
 #[inline]
@@ -196,10 +225,10 @@ fn flag(d: &mut Decoder<'_>, field: Field) -> Result<i64, Fail> {
     d.expect_int().map_err(|e| typed(e, field))
 }
 
-fn decode_args<'a>(d: &mut Decoder<'a>) -> Result<(Args<'a>, usize), Fail> {
+/// Reads `a` into `a`; returns where it started.
+fn decode_args<'a>(d: &mut Decoder<'a>, a: &mut Args<'a>) -> Result<usize, Fail> {
     let at = d.position();
     let mut dict = d.expect_dict().map_err(|e| typed(e, Field::Arguments))?;
-    let mut a = Args::default();
     while let Some(key) = d.next_key(&mut dict)? {
         match key {
             b"id" => a.id = Some(id_field(d, Field::Id)?),
@@ -229,7 +258,7 @@ fn decode_args<'a>(d: &mut Decoder<'a>) -> Result<(Args<'a>, usize), Fail> {
             }
         }
     }
-    Ok((a, at))
+    Ok(at)
 }
 
 fn decode_want(d: &mut Decoder<'_>) -> Result<Want, Fail> {
@@ -245,7 +274,8 @@ fn decode_want(d: &mut Decoder<'_>) -> Result<Want, Fail> {
     Ok(want)
 }
 
-fn build_query<'a>(method: &'a [u8], a: Args<'a>, at: usize) -> Result<Query<'a>, Fail> {
+#[inline(always)]
+fn build_query<'a>(method: &'a [u8], a: &Args<'a>, at: usize) -> Result<Query<'a>, Fail> {
     let missing = |field| fail(DecodeErrorKind::MissingField(field), at);
     let id = a.id.ok_or_else(|| missing(Field::Id))?;
     let target = || a.target.ok_or_else(|| missing(Field::Target));
