@@ -162,11 +162,23 @@ impl<'s, S: Sink> Encoder<'s, S> {
     /// Writes `i<n>e`.
     #[inline]
     pub fn int(&mut self, n: i64) {
-        let mut buf = [0u8; 20];
-        let start = format_u64(n.unsigned_abs(), &mut buf);
-        self.sink.put(if n < 0 { b"i-" } else { b"i" });
-        self.sink.put(buf.get(start..).unwrap_or_default());
-        self.sink.put(b"e");
+        if (0..10).contains(&n) {
+            // A single digit: the cast is exact.
+            self.sink.put(&[b'i', b'0' + n as u8, b'e']);
+            return;
+        }
+        let mut buf = [0u8; 22];
+        let mut digits = [0u8; 20];
+        let start = format_u64(n.unsigned_abs(), &mut digits);
+        let src = digits.get(start..).unwrap_or_default();
+        let mut len = 0;
+        for &b in [b'i'].iter().chain(if n < 0 { &b"-"[..] } else { &[] }).chain(src).chain(b"e") {
+            if let Some(slot) = buf.get_mut(len) {
+                *slot = b;
+                len += 1;
+            }
+        }
+        self.sink.put(buf.get(..len).unwrap_or_default());
     }
 
     /// Writes `<len>:<bytes>`.
@@ -180,17 +192,24 @@ impl<'s, S: Sink> Encoder<'s, S> {
     /// next with [`Encoder::raw`].
     #[inline]
     pub fn bytes_header(&mut self, len: usize) {
-        let mut buf = [0u8; 21];
-        let mut digits = [0u8; 20];
-        let start = format_u64(len as u64, &mut digits);
-        let n = digits.len() - start;
-        if let (Some(dst), Some(src)) = (buf.get_mut(..n), digits.get(start..)) {
-            dst.copy_from_slice(src);
+        // The casts below take single decimal digits (< 10), so they are exact.
+        if len < 10 {
+            self.sink.put(&[b'0' + len as u8, b':']);
+        } else if len < 100 {
+            self.sink.put(&[b'0' + (len / 10) as u8, b'0' + (len % 10) as u8, b':']);
+        } else if len < 1000 {
+            self.sink.put(&[
+                b'0' + (len / 100) as u8,
+                b'0' + (len / 10 % 10) as u8,
+                b'0' + (len % 10) as u8,
+                b':',
+            ]);
+        } else {
+            let mut digits = [0u8; 20];
+            let start = format_u64(len as u64, &mut digits);
+            self.sink.put(digits.get(start..).unwrap_or_default());
+            self.sink.put(b":");
         }
-        if let Some(colon) = buf.get_mut(n) {
-            *colon = b':';
-        }
-        self.sink.put(buf.get(..=n).unwrap_or_default());
     }
 
     /// Writes `l`.

@@ -4,7 +4,6 @@ use super::decode::{Decoder, DictState, Token};
 use super::encode::{BufSink, EncodeError, Encoder, Sink, SliceSink, bytes_len, int_len};
 use super::{DecodeOptions, Error, ErrorKind};
 use alloc::vec::Vec;
-use smallvec::SmallVec;
 
 /// Any bencode value, borrowing its byte strings from the input.
 ///
@@ -106,8 +105,8 @@ impl<'a> FromIterator<(&'a [u8], Value<'a>)> for Dict<'a> {
     }
 }
 
-type ListScratch<'a> = SmallVec<[Value<'a>; 16]>;
-type DictScratch<'a> = SmallVec<[(&'a [u8], Value<'a>); 16]>;
+type ListScratch<'a> = Vec<Value<'a>>;
+type DictScratch<'a> = Vec<(&'a [u8], Value<'a>)>;
 
 impl<'a> Value<'a> {
     /// Decodes exactly one value with the default [`DecodeOptions`] (keys in any order but
@@ -232,8 +231,9 @@ impl<'a> Value<'a> {
 }
 
 /// Recursive descent; depth is bounded by the decoder's limit. Items are gathered on
-/// shared scratch stacks and moved into exactly-sized vectors when their container
-/// closes, so each container costs one allocation and no regrowth.
+/// shared scratch stacks and moved (one `memcpy`, by `split_off`) into exactly-sized
+/// vectors when their container closes, so each container costs one allocation and no
+/// regrowth.
 fn decode_value<'a>(
     d: &mut Decoder<'a>,
     lists: &mut ListScratch<'a>,
@@ -249,7 +249,7 @@ fn decode_value<'a>(
                 let v = decode_value(d, lists, dicts)?;
                 lists.push(v);
             }
-            Ok(Value::List(lists.drain(mark..).collect()))
+            Ok(Value::List(lists.split_off(mark)))
         }
         Token::Dict => {
             let mark = dicts.len();
@@ -258,7 +258,7 @@ fn decode_value<'a>(
                 let v = decode_value(d, lists, dicts)?;
                 dicts.push((key, v));
             }
-            let mut entries: Vec<(&'a [u8], Value<'a>)> = dicts.drain(mark..).collect();
+            let mut entries = dicts.split_off(mark);
             if state.is_unsorted() {
                 entries.sort_by(|a, b| a.0.cmp(b.0));
                 if entries.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
