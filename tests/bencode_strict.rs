@@ -35,11 +35,26 @@ fn negative_zero_is_rejected() {
 
 #[test]
 fn integers_outside_i64_are_rejected_and_its_limits_accepted() {
-    assert_eq!(Value::decode(b"i9223372036854775807e"), Ok(Value::Int(i64::MAX)));
-    assert_eq!(Value::decode(b"i-9223372036854775808e"), Ok(Value::Int(i64::MIN)));
-    assert_eq!(err(b"i9223372036854775808e"), (ErrorKind::IntegerOverflow, 0));
-    assert_eq!(err(b"i-9223372036854775809e"), (ErrorKind::IntegerOverflow, 0));
-    assert_eq!(err(b"i99999999999999999999999e"), (ErrorKind::IntegerOverflow, 0));
+    assert_eq!(
+        Value::decode(b"i9223372036854775807e"),
+        Ok(Value::Int(i64::MAX))
+    );
+    assert_eq!(
+        Value::decode(b"i-9223372036854775808e"),
+        Ok(Value::Int(i64::MIN))
+    );
+    assert_eq!(
+        err(b"i9223372036854775808e"),
+        (ErrorKind::IntegerOverflow, 0)
+    );
+    assert_eq!(
+        err(b"i-9223372036854775809e"),
+        (ErrorKind::IntegerOverflow, 0)
+    );
+    assert_eq!(
+        err(b"i99999999999999999999999e"),
+        (ErrorKind::IntegerOverflow, 0)
+    );
 }
 
 #[test]
@@ -54,13 +69,19 @@ fn malformed_integers_are_rejected() {
 #[test]
 fn string_lengths_must_be_digits_then_a_colon() {
     assert_eq!(err(b"3x:abc"), (ErrorKind::InvalidLength, 1));
-    assert_eq!(err(b"99999999999999999999999:a"), (ErrorKind::InvalidLength, 0));
+    assert_eq!(
+        err(b"99999999999999999999999:a"),
+        (ErrorKind::InvalidLength, 0)
+    );
 }
 
 #[test]
 fn string_lengths_past_the_end_of_input_are_rejected() {
     assert_eq!(err(b"5:abc"), (ErrorKind::LengthPastEnd, 0));
-    assert_eq!(err(b"d1:a18446744073709551615:xe"), (ErrorKind::LengthPastEnd, 4));
+    assert_eq!(
+        err(b"d1:a18446744073709551615:xe"),
+        (ErrorKind::LengthPastEnd, 4)
+    );
 }
 
 #[test]
@@ -70,7 +91,10 @@ fn truncation_at_every_byte_of_a_valid_message_is_an_error() {
     for cut in 0..full.len() {
         let e = Value::decode(&full[..cut]).expect_err("truncated value");
         assert!(
-            matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::LengthPastEnd),
+            matches!(
+                e.kind(),
+                ErrorKind::UnexpectedEof | ErrorKind::LengthPastEnd
+            ),
             "cut at {cut}: {e}"
         );
         assert!(Message::decode(&full[..cut]).is_err(), "cut at {cut}");
@@ -89,13 +113,13 @@ fn nesting_deeper_than_the_limit_is_rejected() {
         Value::decode_with(b"lllieeee", shallow).unwrap_err().kind(),
         ErrorKind::DepthExceeded
     );
-    assert!(matches!(
-        krpc_err(&bomb),
-        DecodeErrorKind::NotADictionary
-    ));
+    assert!(matches!(krpc_err(&bomb), DecodeErrorKind::NotADictionary));
     let mut deep_msg = b"d1:x".to_vec();
     deep_msg.extend([b'l'; 10_000]);
-    assert_eq!(krpc_err(&deep_msg), DecodeErrorKind::Bencode(ErrorKind::DepthExceeded));
+    assert_eq!(
+        krpc_err(&deep_msg),
+        DecodeErrorKind::Bencode(ErrorKind::DepthExceeded)
+    );
 }
 
 #[test]
@@ -149,7 +173,10 @@ fn unsorted_dictionaries_with_too_many_keys_are_refused_without_allocating() {
     input.push(b'e');
     let mut d = Decoder::new(&input);
     assert_eq!(d.skip_value().unwrap_err().kind(), ErrorKind::TooManyKeys);
-    assert!(Value::decode(&input).is_ok(), "the tree decoder has no such limit");
+    assert!(
+        Value::decode(&input).is_ok(),
+        "the tree decoder has no such limit"
+    );
 }
 
 #[test]
@@ -173,7 +200,12 @@ fn bytes_that_cannot_start_a_value_are_rejected() {
 fn typed_readers_report_a_type_mismatch_without_consuming() {
     let mut d = Decoder::new(b"i5e");
     let e = d.expect_bytes().unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TypeMismatch { expected: Kind::Bytes });
+    assert_eq!(
+        e.kind(),
+        ErrorKind::TypeMismatch {
+            expected: Kind::Bytes
+        }
+    );
     assert_eq!(d.position(), 0);
     assert_eq!(d.expect_int(), Ok(5));
 }
@@ -181,5 +213,8 @@ fn typed_readers_report_a_type_mismatch_without_consuming() {
 #[test]
 fn errors_display_what_and_where() {
     let e = Value::decode(b"i03e").unwrap_err();
-    assert_eq!(e.to_string(), "bencode: number with a leading zero at byte 1");
+    assert_eq!(
+        e.to_string(),
+        "bencode: number with a leading zero at byte 1"
+    );
 }

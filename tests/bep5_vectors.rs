@@ -62,7 +62,11 @@ fn the_two_examples_with_placeholder_nodes_fail_with_the_compact_length_error() 
             continue;
         }
         let err = Message::decode(&bytes).expect_err(&name);
-        assert_eq!(err.kind(), DecodeErrorKind::CompactLength(Field::Nodes), "{name}");
+        assert_eq!(
+            err.kind(),
+            DecodeErrorKind::CompactLength(Field::Nodes),
+            "{name}"
+        );
         assert_eq!(err.transaction_id(), Some(&b"aa"[..]), "{name}");
     }
 }

@@ -118,14 +118,38 @@ fn each_known_top_level_key_with_the_wrong_type_is_rejected() {
         d.insert(k, v);
         Value::Dict(d).to_vec()
     };
-    fails_with(&base(b"v", Value::Int(1)), DecodeErrorKind::WrongType(Field::Version));
-    fails_with(&base(b"ip", Value::Int(1)), DecodeErrorKind::WrongType(Field::Ip));
-    fails_with(&base(b"ro", Value::Bytes(b"1")), DecodeErrorKind::WrongType(Field::ReadOnly));
-    fails_with(&base(b"r", Value::Int(1)), DecodeErrorKind::WrongType(Field::Return));
-    fails_with(&base(b"a", Value::Int(1)), DecodeErrorKind::WrongType(Field::Arguments));
-    fails_with(&base(b"e", Value::Int(1)), DecodeErrorKind::WrongType(Field::Error));
-    fails_with(&base(b"q", Value::Int(1)), DecodeErrorKind::WrongType(Field::Method));
-    fails_with(&base(b"y", Value::Int(1)), DecodeErrorKind::WrongType(Field::Kind));
+    fails_with(
+        &base(b"v", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Version),
+    );
+    fails_with(
+        &base(b"ip", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Ip),
+    );
+    fails_with(
+        &base(b"ro", Value::Bytes(b"1")),
+        DecodeErrorKind::WrongType(Field::ReadOnly),
+    );
+    fails_with(
+        &base(b"r", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Return),
+    );
+    fails_with(
+        &base(b"a", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Arguments),
+    );
+    fails_with(
+        &base(b"e", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Error),
+    );
+    fails_with(
+        &base(b"q", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Method),
+    );
+    fails_with(
+        &base(b"y", Value::Int(1)),
+        DecodeErrorKind::WrongType(Field::Kind),
+    );
     let t_int = b"d1:rd2:id20:abcdefghij0123456789e1:ti1e1:y1:re";
     let e = Message::decode(t_int).unwrap_err();
     assert_eq!(e.kind(), DecodeErrorKind::WrongType(Field::TransactionId));
@@ -136,13 +160,28 @@ fn fixed_length_fields_with_another_length_are_rejected() {
     let q = |k: &'static [u8], len: usize| query(b"ping", &[(k, Value::Bytes(&[7u8; 300][..len]))]);
     fails_with(&q(b"id", 19), DecodeErrorKind::InvalidValue(Field::Id));
     fails_with(&q(b"id", 21), DecodeErrorKind::InvalidValue(Field::Id));
-    fails_with(&q(b"target", 0), DecodeErrorKind::InvalidValue(Field::Target));
-    fails_with(&q(b"info_hash", 40), DecodeErrorKind::InvalidValue(Field::InfoHash));
+    fails_with(
+        &q(b"target", 0),
+        DecodeErrorKind::InvalidValue(Field::Target),
+    );
+    fails_with(
+        &q(b"info_hash", 40),
+        DecodeErrorKind::InvalidValue(Field::InfoHash),
+    );
     fails_with(&q(b"k", 31), DecodeErrorKind::InvalidValue(Field::Key));
-    fails_with(&q(b"sig", 63), DecodeErrorKind::InvalidValue(Field::Signature));
+    fails_with(
+        &q(b"sig", 63),
+        DecodeErrorKind::InvalidValue(Field::Signature),
+    );
     let r = |k: &'static [u8], len: usize| response(&[(k, Value::Bytes(&[7u8; 300][..len]))]);
-    fails_with(&r(b"BFsd", 255), DecodeErrorKind::InvalidValue(Field::BloomSeeds));
-    fails_with(&r(b"BFpe", 257), DecodeErrorKind::InvalidValue(Field::BloomPeers));
+    fails_with(
+        &r(b"BFsd", 255),
+        DecodeErrorKind::InvalidValue(Field::BloomSeeds),
+    );
+    fails_with(
+        &r(b"BFpe", 257),
+        DecodeErrorKind::InvalidValue(Field::BloomPeers),
+    );
     let ip = |len: usize| {
         dict(&[
             (b"ip", Value::Bytes(&[1u8; 20][..len])),
@@ -172,7 +211,10 @@ fn compact_lists_must_hold_whole_entries() {
     }
     for bad in [0usize, 5, 7, 17, 19] {
         let list = Value::List(vec![Value::Bytes(&[1u8; 32][..bad])]);
-        fails_with(&response(&[(b"values", list)]), DecodeErrorKind::CompactLength(Field::Values));
+        fails_with(
+            &response(&[(b"values", list)]),
+            DecodeErrorKind::CompactLength(Field::Values),
+        );
     }
 }
 
@@ -216,9 +258,15 @@ fn each_method_requires_its_arguments() {
     }
     let announce_without_port = query(
         b"announce_peer",
-        &[(b"info_hash", Value::Bytes(ID)), (b"token", Value::Bytes(b"t"))],
+        &[
+            (b"info_hash", Value::Bytes(ID)),
+            (b"token", Value::Bytes(b"t")),
+        ],
     );
-    fails_with(&announce_without_port, DecodeErrorKind::MissingField(Field::Port));
+    fails_with(
+        &announce_without_port,
+        DecodeErrorKind::MissingField(Field::Port),
+    );
     let put_without_v = query(b"put", &[(b"token", Value::Bytes(b"t"))]);
     fails_with(&put_without_v, DecodeErrorKind::MissingField(Field::Value));
     let mutable_without_sig = query(
@@ -230,7 +278,10 @@ fn each_method_requires_its_arguments() {
             (b"seq", Value::Int(1)),
         ],
     );
-    fails_with(&mutable_without_sig, DecodeErrorKind::MissingField(Field::Signature));
+    fails_with(
+        &mutable_without_sig,
+        DecodeErrorKind::MissingField(Field::Signature),
+    );
     let no_id = dict(&[
         (b"a", dict(&[])),
         (b"q", Value::Bytes(b"ping")),
@@ -243,15 +294,27 @@ fn each_method_requires_its_arguments() {
 #[test]
 fn envelopes_require_t_y_and_the_body_their_kind_names() {
     let e = Message::decode(b"d1:y1:re").unwrap_err();
-    assert_eq!(e.kind(), DecodeErrorKind::MissingField(Field::TransactionId));
+    assert_eq!(
+        e.kind(),
+        DecodeErrorKind::MissingField(Field::TransactionId)
+    );
     fails_with(b"d1:t2:txe", DecodeErrorKind::MissingField(Field::Kind));
-    fails_with(b"d1:t2:tx1:y1:re", DecodeErrorKind::MissingField(Field::Return));
-    fails_with(b"d1:t2:tx1:y1:ee", DecodeErrorKind::MissingField(Field::Error));
+    fails_with(
+        b"d1:t2:tx1:y1:re",
+        DecodeErrorKind::MissingField(Field::Return),
+    );
+    fails_with(
+        b"d1:t2:tx1:y1:ee",
+        DecodeErrorKind::MissingField(Field::Error),
+    );
     fails_with(
         b"d1:ad2:id20:abcdefghij0123456789e1:t2:tx1:y1:qe",
         DecodeErrorKind::MissingField(Field::Method),
     );
-    fails_with(b"d1:q4:ping1:t2:tx1:y1:qe", DecodeErrorKind::MissingField(Field::Arguments));
+    fails_with(
+        b"d1:q4:ping1:t2:tx1:y1:qe",
+        DecodeErrorKind::MissingField(Field::Arguments),
+    );
     fails_with(b"d1:t2:tx1:y1:xe", DecodeErrorKind::UnknownKind);
     let e = Message::decode(b"li1ee").unwrap_err();
     assert_eq!(e.kind(), DecodeErrorKind::NotADictionary);
@@ -259,10 +322,20 @@ fn envelopes_require_t_y_and_the_body_their_kind_names() {
 
 #[test]
 fn error_lists_need_a_code_and_a_message() {
-    fails_with(b"d1:eli201ee1:t2:tx1:y1:ee", DecodeErrorKind::InvalidValue(Field::Error));
-    fails_with(b"d1:ele1:t2:tx1:y1:ee", DecodeErrorKind::InvalidValue(Field::Error));
-    fails_with(b"d1:el3:abc3:abce1:t2:tx1:y1:ee", DecodeErrorKind::WrongType(Field::Error));
-    let extra = Message::decode(b"d1:eli202e3:abci9ee1:t2:tx1:y1:ee").expect("extra items tolerated");
+    fails_with(
+        b"d1:eli201ee1:t2:tx1:y1:ee",
+        DecodeErrorKind::InvalidValue(Field::Error),
+    );
+    fails_with(
+        b"d1:ele1:t2:tx1:y1:ee",
+        DecodeErrorKind::InvalidValue(Field::Error),
+    );
+    fails_with(
+        b"d1:el3:abc3:abce1:t2:tx1:y1:ee",
+        DecodeErrorKind::WrongType(Field::Error),
+    );
+    let extra =
+        Message::decode(b"d1:eli202e3:abci9ee1:t2:tx1:y1:ee").expect("extra items tolerated");
     assert!(matches!(extra.body, Body::Error(_)));
 }
 
@@ -283,7 +356,11 @@ fn unknown_methods_decode_with_their_target_for_the_node_to_answer() {
     let m = Message::decode(&bytes).unwrap();
     let Body::Query(q) = m.body else { panic!() };
     match q.kind {
-        QueryKind::Unknown { method, target, info_hash } => {
+        QueryKind::Unknown {
+            method,
+            target,
+            info_hash,
+        } => {
             assert_eq!(method, b"vote");
             assert_eq!(target.unwrap().as_bytes(), ID);
             assert_eq!(info_hash, None);
@@ -334,7 +411,14 @@ fn flags_read_as_set_only_for_their_documented_values() {
     );
     let m = Message::decode(&bytes).unwrap();
     let Body::Query(q) = m.body else { panic!() };
-    assert!(matches!(q.kind, QueryKind::GetPeers { noseed: false, scrape: true, .. }));
+    assert!(matches!(
+        q.kind,
+        QueryKind::GetPeers {
+            noseed: false,
+            scrape: true,
+            ..
+        }
+    ));
     let ro = b"d1:rd2:id20:abcdefghij0123456789e2:roi1e1:t2:tx1:y1:re";
     assert!(Message::decode(ro).unwrap().read_only);
     let ro0 = b"d1:rd2:id20:abcdefghij0123456789e2:roi0e1:t2:tx1:y1:re";

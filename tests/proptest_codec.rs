@@ -27,7 +27,11 @@ impl Tree {
             Tree::Int(n) => Value::Int(*n),
             Tree::Bytes(b) => Value::Bytes(b),
             Tree::List(items) => Value::List(items.iter().map(Tree::value).collect()),
-            Tree::Dict(d) => Value::Dict(d.iter().map(|(k, v)| (&k[..], v.value())).collect::<Dict<'_>>()),
+            Tree::Dict(d) => Value::Dict(
+                d.iter()
+                    .map(|(k, v)| (&k[..], v.value()))
+                    .collect::<Dict<'_>>(),
+            ),
         }
     }
 }
@@ -54,7 +58,8 @@ fn v4() -> impl Strategy<Value = SocketAddrV4> {
 }
 
 fn v6() -> impl Strategy<Value = SocketAddrV6> {
-    (any::<[u8; 16]>(), any::<u16>()).prop_map(|(ip, port)| SocketAddrV6::new(ip.into(), port, 0, 0))
+    (any::<[u8; 16]>(), any::<u16>())
+        .prop_map(|(ip, port)| SocketAddrV6::new(ip.into(), port, 0, 0))
 }
 
 fn addr() -> impl Strategy<Value = SocketAddr> {
@@ -85,10 +90,13 @@ enum OwnedKind {
     GetPeers(Id, bool, bool),
     Announce(Id, u16, bool, Vec<u8>, bool),
     Get(Id, Option<i64>),
-    Put(Vec<u8>, Vec<u8>, Option<([u8; 32], Vec<u8>, i64, Option<Vec<u8>>, Option<i64>)>),
+    Put(Vec<u8>, Vec<u8>, Option<OwnedMutable>),
     Sample(Id),
     Unknown(Vec<u8>, Option<Id>, Option<Id>),
 }
+
+/// key, signature, seq, salt, cas
+type OwnedMutable = ([u8; 32], Vec<u8>, i64, Option<Vec<u8>>, Option<i64>);
 
 #[derive(Clone, Debug)]
 struct OwnedResponse {
@@ -116,8 +124,22 @@ fn encoded_tree() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn kind() -> impl Strategy<Value = OwnedKind> {
-    let known = ["ping", "find_node", "get_peers", "announce_peer", "get", "put", "sample_infohashes"];
-    let mutable = (any::<[u8; 32]>(), vec(any::<u8>(), 64), any::<i64>(), option::of(bytes(70)), option::of(any::<i64>()));
+    let known = [
+        "ping",
+        "find_node",
+        "get_peers",
+        "announce_peer",
+        "get",
+        "put",
+        "sample_infohashes",
+    ];
+    let mutable = (
+        any::<[u8; 32]>(),
+        vec(any::<u8>(), 64),
+        any::<i64>(),
+        option::of(bytes(70)),
+        option::of(any::<i64>()),
+    );
     prop_oneof![
         Just(OwnedKind::Ping),
         id().prop_map(OwnedKind::FindNode),
@@ -125,9 +147,14 @@ fn kind() -> impl Strategy<Value = OwnedKind> {
         (id(), any::<u16>(), any::<bool>(), bytes(24), any::<bool>())
             .prop_map(|(h, p, i, t, s)| OwnedKind::Announce(h, p, i, t, s)),
         (id(), option::of(any::<i64>())).prop_map(|(t, s)| OwnedKind::Get(t, s)),
-        (bytes(24), encoded_tree(), option::of(mutable)).prop_map(|(t, v, m)| OwnedKind::Put(t, v, m)),
+        (bytes(24), encoded_tree(), option::of(mutable))
+            .prop_map(|(t, v, m)| OwnedKind::Put(t, v, m)),
         id().prop_map(OwnedKind::Sample),
-        ("[a-z_]{0,16}".prop_filter("unknown method", move |m| !known.contains(&m.as_str())), option::of(id()), option::of(id()))
+        (
+            "[a-z_]{0,16}".prop_filter("unknown method", move |m| !known.contains(&m.as_str())),
+            option::of(id()),
+            option::of(id())
+        )
             .prop_map(|(m, t, h)| OwnedKind::Unknown(m.into_bytes(), t, h)),
     ]
 }
@@ -136,11 +163,20 @@ fn response() -> impl Strategy<Value = OwnedResponse> {
     (
         (
             id(),
-            option::of(vec((id(), v4()).prop_map(|(id, addr)| NodeV4 { id, addr }), 0..10)),
-            option::of(vec((id(), v6()).prop_map(|(id, addr)| NodeV6 { id, addr }), 0..10)),
+            option::of(vec(
+                (id(), v4()).prop_map(|(id, addr)| NodeV4 { id, addr }),
+                0..10,
+            )),
+            option::of(vec(
+                (id(), v6()).prop_map(|(id, addr)| NodeV6 { id, addr }),
+                0..10,
+            )),
             option::of(vec(addr(), 0..60)),
             option::of(bytes(24)),
-            (option::of(vec(any::<u8>(), 256)), option::of(vec(any::<u8>(), 256))),
+            (
+                option::of(vec(any::<u8>(), 256)),
+                option::of(vec(any::<u8>(), 256)),
+            ),
         ),
         (
             option::of(vec(id(), 0..30)),
@@ -152,9 +188,28 @@ fn response() -> impl Strategy<Value = OwnedResponse> {
             option::of(vec(any::<u8>(), 64)),
         ),
     )
-        .prop_map(|((id, nodes, nodes6, values, token, bf), (samples, interval, num, value, key, seq, signature))| {
-            OwnedResponse { id, nodes, nodes6, values, token, bf, samples, interval, num, value, key, seq, signature }
-        })
+        .prop_map(
+            |(
+                (id, nodes, nodes6, values, token, bf),
+                (samples, interval, num, value, key, seq, signature),
+            )| {
+                OwnedResponse {
+                    id,
+                    nodes,
+                    nodes6,
+                    values,
+                    token,
+                    bf,
+                    samples,
+                    interval,
+                    num,
+                    value,
+                    key,
+                    seq,
+                    signature,
+                }
+            },
+        )
 }
 
 fn want() -> impl Strategy<Value = Option<Want>> {
@@ -167,9 +222,20 @@ fn owned() -> impl Strategy<Value = Owned> {
         response().prop_map(|r| OwnedBody::Response(Box::new(r))),
         (any::<i64>(), bytes(40)).prop_map(|(c, m)| OwnedBody::Error(c, m)),
     ];
-    (bytes(24), option::of(bytes(6)), option::of(addr()), any::<bool>(), body).prop_map(
-        |(t, version, ip, read_only, body)| Owned { t, version, ip, read_only, body },
+    (
+        bytes(24),
+        option::of(bytes(6)),
+        option::of(addr()),
+        any::<bool>(),
+        body,
     )
+        .prop_map(|(t, version, ip, read_only, body)| Owned {
+            t,
+            version,
+            ip,
+            read_only,
+            body,
+        })
 }
 
 fn arr<const N: usize>(v: &[u8]) -> &[u8; N] {
@@ -190,14 +256,19 @@ impl Owned {
                         noseed: *noseed,
                         scrape: *scrape,
                     },
-                    OwnedKind::Announce(info_hash, port, implied_port, token, seed) => QueryKind::AnnouncePeer {
-                        info_hash: *info_hash,
-                        port: *port,
-                        implied_port: *implied_port,
-                        token,
-                        seed: *seed,
+                    OwnedKind::Announce(info_hash, port, implied_port, token, seed) => {
+                        QueryKind::AnnouncePeer {
+                            info_hash: *info_hash,
+                            port: *port,
+                            implied_port: *implied_port,
+                            token,
+                            seed: *seed,
+                        }
+                    }
+                    OwnedKind::Get(target, seq) => QueryKind::Get {
+                        target: *target,
+                        seq: *seq,
                     },
-                    OwnedKind::Get(target, seq) => QueryKind::Get { target: *target, seq: *seq },
                     OwnedKind::Put(token, v, m) => QueryKind::Put(Put {
                         token,
                         value: RawValue::new(v).expect("generated from a Value"),
@@ -228,7 +299,10 @@ impl Owned {
                 samples: r.samples.as_deref().map(CompactList::from_items),
                 interval: r.interval,
                 num: r.num,
-                value: r.value.as_deref().map(|v| RawValue::new(v).expect("generated from a Value")),
+                value: r
+                    .value
+                    .as_deref()
+                    .map(|v| RawValue::new(v).expect("generated from a Value")),
                 key: r.key.as_ref(),
                 seq: r.seq,
                 signature: r.signature.as_deref().map(arr),

@@ -172,7 +172,12 @@ impl<'s, S: Sink> Encoder<'s, S> {
         let start = format_u64(n.unsigned_abs(), &mut digits);
         let src = digits.get(start..).unwrap_or_default();
         let mut len = 0;
-        for &b in [b'i'].iter().chain(if n < 0 { &b"-"[..] } else { &[] }).chain(src).chain(b"e") {
+        for &b in [b'i']
+            .iter()
+            .chain(if n < 0 { &b"-"[..] } else { &[] })
+            .chain(src)
+            .chain(b"e")
+        {
             if let Some(slot) = buf.get_mut(len) {
                 *slot = b;
                 len += 1;
@@ -196,7 +201,8 @@ impl<'s, S: Sink> Encoder<'s, S> {
         if len < 10 {
             self.sink.put(&[b'0' + len as u8, b':']);
         } else if len < 100 {
-            self.sink.put(&[b'0' + (len / 10) as u8, b'0' + (len % 10) as u8, b':']);
+            self.sink
+                .put(&[b'0' + (len / 10) as u8, b'0' + (len % 10) as u8, b':']);
         } else if len < 1000 {
             self.sink.put(&[
                 b'0' + (len / 100) as u8,

@@ -261,7 +261,10 @@ fn decode_value<'a>(
             let mut entries = dicts.split_off(mark);
             if state.is_unsorted() {
                 entries.sort_by(|a, b| a.0.cmp(b.0));
-                if entries.windows(2).any(|w| matches!(w, [a, b] if a.0 == b.0)) {
+                if entries
+                    .windows(2)
+                    .any(|w| matches!(w, [a, b] if a.0 == b.0))
+                {
                     return Err(Error::new(ErrorKind::DuplicateKey, start));
                 }
             }

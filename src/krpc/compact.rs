@@ -128,7 +128,8 @@ pub fn encode_peer(addr: &SocketAddr, out: &mut [u8]) -> Option<usize> {
         }
         SocketAddr::V6(a) => {
             out.get_mut(..16)?.copy_from_slice(&a.ip().octets());
-            out.get_mut(16..18)?.copy_from_slice(&a.port().to_be_bytes());
+            out.get_mut(16..18)?
+                .copy_from_slice(&a.port().to_be_bytes());
             Some(18)
         }
     }
@@ -286,7 +287,10 @@ impl<T: CompactEntry> ExactSizeIterator for CompactIter<'_, T> {}
 #[derive(Clone, Copy)]
 enum ValuesRepr<'a> {
     /// A checked bencoded list (`l…e`) of 6- or 18-byte strings.
-    Raw { list: &'a [u8], count: usize },
+    Raw {
+        list: &'a [u8],
+        count: usize,
+    },
     Items(&'a [SocketAddr]),
 }
 

@@ -3,8 +3,8 @@
 use super::compact::{CompactEntry, CompactList, Values, decode_peer};
 use super::error::{DecodeError, DecodeErrorKind, Field};
 use super::{
-    BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, MutablePut,
-    PUBLIC_KEY_LEN, Put, Query, QueryKind, Response, SIGNATURE_LEN, Want,
+    BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, MutablePut, PUBLIC_KEY_LEN,
+    Put, Query, QueryKind, Response, SIGNATURE_LEN, Want,
 };
 use crate::bencode::{self, Decoder, DictState, ErrorKind, RawValue};
 use crate::id::Id;
@@ -142,7 +142,10 @@ impl<'a> Envelope<'a> {
 }
 
 #[inline(always)]
-fn decode_message<'a>(bytes: &'a [u8], args: &mut Args<'a>) -> Result<(Envelope<'a>, Body<'a>), Fail> {
+fn decode_message<'a>(
+    bytes: &'a [u8],
+    args: &mut Args<'a>,
+) -> Result<(Envelope<'a>, Body<'a>), Fail> {
     let mut d = Decoder::new(bytes);
     let mut top = d.expect_dict().map_err(|e| match e.kind() {
         ErrorKind::TypeMismatch { .. } => fail(DecodeErrorKind::NotADictionary, 0),
@@ -164,12 +167,18 @@ fn decode_message<'a>(bytes: &'a [u8], args: &mut Args<'a>) -> Result<(Envelope<
             b"ip" => {
                 let at = d.position();
                 let b = d.expect_bytes().map_err(|e| typed(e, Field::Ip))?;
-                ip = Some(decode_peer(b).ok_or(fail(DecodeErrorKind::InvalidValue(Field::Ip), at))?);
+                ip =
+                    Some(decode_peer(b).ok_or(fail(DecodeErrorKind::InvalidValue(Field::Ip), at))?);
             }
             b"q" => q = Some(d.expect_bytes().map_err(|e| typed(e, Field::Method))?),
             b"r" => ret = Some(decode_response(&mut d)?),
             b"ro" => read_only = d.expect_int().map_err(|e| typed(e, Field::ReadOnly))? == 1,
-            b"t" => t = Some(d.expect_bytes().map_err(|e| typed(e, Field::TransactionId))?),
+            b"t" => {
+                t = Some(
+                    d.expect_bytes()
+                        .map_err(|e| typed(e, Field::TransactionId))?,
+                )
+            }
             b"v" => version = Some(d.expect_bytes().map_err(|e| typed(e, Field::Version))?),
             b"y" => {
                 let at = d.position();
@@ -239,7 +248,8 @@ fn decode_args<'a>(d: &mut Decoder<'a>, a: &mut Args<'a>) -> Result<usize, Fail>
                 let pat = d.position();
                 let p = flag(d, Field::Port)?;
                 a.port = Some(
-                    u16::try_from(p).map_err(|_| fail(DecodeErrorKind::InvalidValue(Field::Port), pat))?,
+                    u16::try_from(p)
+                        .map_err(|_| fail(DecodeErrorKind::InvalidValue(Field::Port), pat))?,
                 );
             }
             b"implied_port" => a.implied_port = Some(flag(d, Field::ImpliedPort)? != 0),
@@ -327,7 +337,10 @@ fn build_query<'a>(method: &'a [u8], a: &Args<'a>, at: usize) -> Result<Query<'a
     })
 }
 
-fn compact<'a, T: CompactEntry>(d: &mut Decoder<'a>, field: Field) -> Result<CompactList<'a, T>, Fail> {
+fn compact<'a, T: CompactEntry>(
+    d: &mut Decoder<'a>,
+    field: Field,
+) -> Result<CompactList<'a, T>, Fail> {
     let at = d.position();
     let b = d.expect_bytes().map_err(|e| typed(e, field))?;
     CompactList::from_bytes(b).ok_or(fail(DecodeErrorKind::CompactLength(field), at))

@@ -198,7 +198,11 @@ fn write_args<S: Sink>(e: &mut Encoder<'_, S>, a: &Args<'_>) {
     int_field(e, b"3:cas", a.cas);
     bytes_field(e, b"2:id", a.id.as_ref().map(|i| &i.as_bytes()[..]));
     flag_field(e, b"12:implied_port", a.implied_port);
-    bytes_field(e, b"9:info_hash", a.info_hash.as_ref().map(|i| &i.as_bytes()[..]));
+    bytes_field(
+        e,
+        b"9:info_hash",
+        a.info_hash.as_ref().map(|i| &i.as_bytes()[..]),
+    );
     bytes_field(e, b"1:k", a.key.map(|k| &k[..]));
     flag_field(e, b"6:noseed", a.noseed);
     int_field(e, b"4:port", a.port.map(i64::from));

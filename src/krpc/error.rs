@@ -186,7 +186,10 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::WrongType(k) => write!(f, "key '{k}' has the wrong type"),
             DecodeErrorKind::InvalidValue(k) => write!(f, "key '{k}' has an invalid value"),
             DecodeErrorKind::CompactLength(k) => {
-                write!(f, "key '{k}' has a length that is not a whole number of entries")
+                write!(
+                    f,
+                    "key '{k}' has a length that is not a whole number of entries"
+                )
             }
             DecodeErrorKind::UnknownKind => f.write_str("'y' is not q, r or e"),
         }
