@@ -290,6 +290,24 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Skips a run of consecutive 6-byte strings (`6:xxxxxx`, compact IPv4 peers) and
+    /// returns how many there were. A fast path: it consumes nothing that is not exactly
+    /// that shape.
+    #[inline]
+    pub(crate) fn skip_six_byte_strings(&mut self) -> usize {
+        let Some(mut rest) = self.input.get(self.pos..) else {
+            return 0;
+        };
+        let before = rest.len();
+        let mut n = 0;
+        while let [b'6', b':', _, _, _, _, _, _, tail @ ..] = rest {
+            rest = tail;
+            n += 1;
+        }
+        self.pos += before - rest.len();
+        n
+    }
+
     /// Skips one complete value, checking it fully (including the key rules of every
     /// dictionary inside), and returns its raw bytes.
     pub fn skip_value(&mut self) -> Result<&'a [u8], Error> {

@@ -89,7 +89,8 @@ impl DecodeOptions {
     }
 
     /// Sets how many lists and dictionaries may be open at once (at least 1 is needed
-    /// to decode any container).
+    /// to decode any container). Each level costs one stack frame in [`Value::decode`]
+    /// and [`Decoder::skip_value`] (a few dozen bytes), so keep it modest on small stacks.
     pub const fn max_depth(mut self, depth: usize) -> Self {
         self.max_depth = depth;
         self
