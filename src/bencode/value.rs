@@ -2,7 +2,7 @@
 
 use super::decode::{Decoder, DictState, Token};
 use super::encode::{BufSink, EncodeError, Encoder, Sink, SliceSink, bytes_len, int_len};
-use super::{DecodeOptions, Error, ErrorKind};
+use super::{DecodeOptions, Error, ErrorKind, Kind};
 use alloc::vec::Vec;
 
 /// Any bencode value, borrowing its byte strings from the input.
@@ -118,8 +118,9 @@ impl<'a> Value<'a> {
     /// Decodes exactly one value under the given options.
     pub fn decode_with(input: &'a [u8], options: DecodeOptions) -> Result<Value<'a>, Error> {
         let mut d = Decoder::with_options(input, options);
-        let mut lists = ListScratch::new();
-        let mut dicts = DictScratch::new();
+        // Sized from the input so typical messages never regrow the scratch stacks.
+        let mut lists = ListScratch::with_capacity((input.len() / 16).clamp(4, 64));
+        let mut dicts = DictScratch::with_capacity((input.len() / 32).clamp(4, 32));
         let v = decode_value(&mut d, &mut lists, &mut dicts)?;
         d.finish()?;
         Ok(v)
@@ -230,6 +231,20 @@ impl<'a> Value<'a> {
     }
 }
 
+/// One container item: leaves are read inline, containers recurse.
+#[inline(always)]
+fn item<'a>(
+    d: &mut Decoder<'a>,
+    lists: &mut ListScratch<'a>,
+    dicts: &mut DictScratch<'a>,
+) -> Result<Value<'a>, Error> {
+    match d.peek_kind() {
+        Some(Kind::Bytes) => d.expect_bytes().map(Value::Bytes),
+        Some(Kind::Int) => d.expect_int().map(Value::Int),
+        _ => decode_value(d, lists, dicts),
+    }
+}
+
 /// Recursive descent; depth is bounded by the decoder's limit. Items are gathered on
 /// shared scratch stacks and moved (one `memcpy`, by `split_off`) into exactly-sized
 /// vectors when their container closes, so each container costs one allocation and no
@@ -246,7 +261,7 @@ fn decode_value<'a>(
         Token::List => {
             let mark = lists.len();
             while d.next_item()? {
-                let v = decode_value(d, lists, dicts)?;
+                let v = item(d, lists, dicts)?;
                 lists.push(v);
             }
             Ok(Value::List(lists.split_off(mark)))
@@ -255,7 +270,7 @@ fn decode_value<'a>(
             let mark = dicts.len();
             let mut state = DictState::caller_checks_duplicates(d.position());
             while let Some(key) = d.next_key(&mut state)? {
-                let v = decode_value(d, lists, dicts)?;
+                let v = item(d, lists, dicts)?;
                 dicts.push((key, v));
             }
             let mut entries = dicts.split_off(mark);
