@@ -55,6 +55,7 @@ pub mod bencode;
 pub mod id;
 pub mod krpc;
 pub mod time;
+pub mod token;
 pub mod wire;
 
 pub use id::Id;
