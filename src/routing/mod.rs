@@ -1,0 +1,945 @@
+//! The k-bucket routing table (BEP 5), one per address family (BEP 32).
+//!
+//! A pure data structure: time is passed in, nothing is sent. The node layer tells the
+//! table what happened on the wire ([`RoutingTable::on_response`],
+//! [`RoutingTable::on_query`], [`RoutingTable::on_failure`]) and acts on the decisions it
+//! gets back ([`Insert`]): "added", "bucket full — ping this questionable node first",
+//! "rejected, and why".
+//!
+//! # Shape
+//!
+//! Bucket `i` holds the nodes whose ids share exactly `i` leading bits with ours; the last
+//! bucket (the *home* bucket) holds every id sharing at least as many. When the home
+//! bucket is full it splits (BEP 5: only the bucket covering our own id splits), so the
+//! table is at most [`MAX_BUCKETS`] buckets of `k` entries. Each bucket also keeps a
+//! bounded *replacement cache* of nodes that answered while it was full; they take the
+//! place of entries that go bad.
+//!
+//! # Defences
+//!
+//! - Entries come only from responses to our queries ([`RoutingTable::on_response`]);
+//!   queries and `nodes` lists never add anything.
+//! - At most [`Config::max_per_ip`] entries per IP address (default 1).
+//! - An address's id changes only with a fresh response from that address; a query
+//!   claiming another id for a known address changes nothing, and an id already held by
+//!   a good node at another address is refused.
+//! - BEP 42: with [`SecureIds::Prefer`] (default) an id that does not match its address
+//!   never displaces an entry whose id does, unless that entry has gone bad; with
+//!   [`SecureIds::Require`] such ids are refused outright.
+//! - Loopback, private and link-local addresses are refused unless
+//!   [`LocalAddresses::Allow`] (for tests and local swarms).
+//!
+//! # Cost
+//!
+//! [`RoutingTable::closest`] visits buckets in exact XOR-distance order and sorts only
+//! the entries of the buckets it reads — usually one — never the whole table. Inserting
+//! touches one bucket plus two ordered indexes (per IP, per address).
+//!
+//! ```
+//! use btdht::routing::{Config, Family, Insert, Liveness, Node, RoutingTable};
+//! use btdht::time::Instant;
+//! use btdht::Id;
+//!
+//! let mut table = RoutingTable::new(Id::from_bytes([0; 20]), Family::V4, Config::default());
+//! let now = Instant::from_millis(0);
+//! let node = Node { id: Id::from_bytes([0x80; 20]), addr: "203.0.113.1:6881".parse().unwrap() };
+//! assert_eq!(table.on_response(now, node, None), Insert::Added);
+//!
+//! let closest = table.closest::<8>(&Id::from_bytes([0xff; 20]), Liveness::NotBad, now);
+//! assert_eq!(closest[0].node(), node);
+//! ```
+
+mod address;
+mod entry;
+
+pub use address::is_global;
+pub use entry::{Entry, IdSecurity, Liveness, Node, Status};
+
+use crate::id::Id;
+use crate::time::Instant;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use arrayvec::ArrayVec;
+use core::net::{IpAddr, SocketAddr};
+use core::time::Duration;
+use smallvec::SmallVec;
+
+/// Most buckets a table can have: one per possible shared-prefix length.
+pub const MAX_BUCKETS: usize = 160;
+
+/// BEP 5: a node is questionable after this long without news.
+pub const QUIET_PERIOD: Duration = Duration::from_secs(15 * 60);
+
+/// An entry handed out by [`RoutingTable::next_to_ping`] or in [`Insert::PingFirst`] is
+/// not handed out again for this long.
+pub const PING_BACKOFF: Duration = Duration::from_secs(60);
+
+/// An address family: a table holds one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// IPv4 (`nodes`).
+    V4,
+    /// IPv6 (`nodes6`).
+    V6,
+}
+
+impl Family {
+    /// The family of `addr` (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn of(addr: &SocketAddr) -> Family {
+        match addr.ip().to_canonical() {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+}
+
+/// Whether loopback, private and link-local addresses may enter the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum LocalAddresses {
+    /// Refuse them (a node on the Internet).
+    #[default]
+    Refuse,
+    /// Accept them (tests, LAN and loopback swarms).
+    Allow,
+}
+
+/// What to do with ids that do not follow BEP 42.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum SecureIds {
+    /// Accept them, but never let them displace a secure entry that is not bad.
+    #[default]
+    Prefer,
+    /// Refuse them.
+    Require,
+    /// Treat all ids alike.
+    Ignore,
+}
+
+/// Bucket capacities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum BucketSizing {
+    /// Every bucket holds `k`.
+    #[default]
+    Uniform,
+    /// libtorrent's: the four farthest buckets hold 128, 64, 32 and 16 (at least `k`).
+    WideFar,
+}
+
+/// Routing-table settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Bucket size, BEP 5's K (default 8).
+    pub k: usize,
+    /// Replacement-cache size per bucket (default 8; 0 disables the cache).
+    pub replacement_cache: usize,
+    /// Failed queries in a row that make a node bad (default 3).
+    pub max_failures: u8,
+    /// Entries (including cached candidates) per IP address (default 1).
+    pub max_per_ip: usize,
+    /// Whether non-global addresses are accepted (default: refused).
+    pub local_addresses: LocalAddresses,
+    /// BEP 42 policy (default: prefer secure ids).
+    pub secure_ids: SecureIds,
+    /// Bucket capacities (default: uniform `k`).
+    pub bucket_sizing: BucketSizing,
+    /// Quiet time after which a node is questionable and a bucket needs refreshing
+    /// (default [`QUIET_PERIOD`], 15 minutes).
+    pub quiet_period: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            k: 8,
+            replacement_cache: 8,
+            max_failures: 3,
+            max_per_ip: 1,
+            local_addresses: LocalAddresses::Refuse,
+            secure_ids: SecureIds::Prefer,
+            bucket_sizing: BucketSizing::Uniform,
+            quiet_period: QUIET_PERIOD,
+        }
+    }
+}
+
+/// What [`RoutingTable::on_response`] did with a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insert {
+    /// Added to its bucket.
+    Added,
+    /// Already known (in a bucket or the replacement cache); liveness refreshed.
+    Refreshed,
+    /// Took the place of a bad entry, which is gone.
+    ReplacedBad {
+        /// The entry removed.
+        evicted: Node,
+    },
+    /// The bucket is full: the node waits in the replacement cache; ping this
+    /// questionable entry, and if it fails ([`RoutingTable::on_failure`]) a cached node
+    /// replaces it.
+    PingFirst {
+        /// The entry to ping.
+        questionable: Node,
+    },
+    /// The bucket is full of good nodes: the node waits in the replacement cache.
+    Cached,
+    /// Not added.
+    Rejected(Rejection),
+}
+
+/// Why a node was not added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// It has our own id.
+    OwnId,
+    /// Its address belongs to the other family's table.
+    WrongFamily,
+    /// A loopback, private or link-local address, and [`LocalAddresses::Refuse`].
+    LocalAddress,
+    /// Its id breaks BEP 42 and [`SecureIds::Require`] is set.
+    InsecureId,
+    /// Its IP already has [`Config::max_per_ip`] entries.
+    IpLimit,
+    /// A good entry at another address has this id.
+    IdInUse,
+    /// Bucket and replacement cache are full of nodes it may not displace.
+    Full,
+}
+
+/// What [`RoutingTable::on_failure`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Not in the table.
+    Unknown,
+    /// Counted; the entry's status is now `status`.
+    Counted {
+        /// Its status after counting.
+        status: Status,
+    },
+    /// The entry went bad and a cached node took its place.
+    Replaced {
+        /// The bad entry, removed.
+        removed: Node,
+        /// The cached node, now in the bucket.
+        promoted: Node,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Bucket {
+    entries: Vec<Entry>,
+    cache: Vec<Entry>,
+    last_changed: Instant,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Main,
+    Cache,
+}
+
+/// The routing table of one address family.
+#[derive(Clone, Debug)]
+pub struct RoutingTable {
+    own: Id,
+    family: Family,
+    config: Config,
+    buckets: Vec<Bucket>,
+    per_ip: BTreeMap<IpAddr, usize>,
+    by_addr: BTreeMap<SocketAddr, Id>,
+}
+
+/// Shared leading bits of two ids (160 when equal).
+fn common_prefix(a: &Id, b: &Id) -> usize {
+    let mut n = 0;
+    for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
+        let diff = x ^ y;
+        if diff != 0 {
+            // leading_zeros of a non-zero u8 is at most 7.
+            return n + diff.leading_zeros() as usize;
+        }
+        n += 8;
+    }
+    n
+}
+
+/// Bit `i` of an id, 0 = most significant; false past the end.
+fn bit(id: &Id, i: usize) -> bool {
+    id.as_bytes()
+        .get(i / 8)
+        .is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
+}
+
+fn xor(a: &Id, b: &Id) -> [u8; 20] {
+    let mut d = [0u8; 20];
+    for ((d, x), y) in d.iter_mut().zip(a.as_bytes()).zip(b.as_bytes()) {
+        *d = x ^ y;
+    }
+    d
+}
+
+// TEMPORARY shim until id.rs has BEP 42.
+fn bep42_security(_id: &Id, ip: IpAddr) -> IdSecurity {
+    if is_global(ip) {
+        IdSecurity::Secure
+    } else {
+        IdSecurity::Exempt
+    }
+}
+
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+impl RoutingTable {
+    /// An empty table around `own_id` for one address family.
+    pub fn new(own_id: Id, family: Family, config: Config) -> Self {
+        let mut buckets = Vec::with_capacity(16);
+        buckets.push(Bucket {
+            entries: Vec::new(),
+            cache: Vec::new(),
+            last_changed: Instant::ZERO,
+        });
+        RoutingTable {
+            own: own_id,
+            family,
+            config,
+            buckets,
+            per_ip: BTreeMap::new(),
+            by_addr: BTreeMap::new(),
+        }
+    }
+
+    /// Our own id.
+    pub fn own_id(&self) -> &Id {
+        &self.own
+    }
+
+    /// The address family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Entries in buckets (not counting replacement caches).
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(|b| b.entries.len()).sum()
+    }
+
+    /// Whether no bucket holds an entry.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.iter().all(|b| b.entries.is_empty())
+    }
+
+    /// Nodes waiting in replacement caches.
+    pub fn cached_len(&self) -> usize {
+        self.buckets.iter().map(|b| b.cache.len()).sum()
+    }
+
+    /// Number of buckets.
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Per bucket, farthest first: (entries, cached candidates).
+    pub fn bucket_sizes(&self) -> impl ExactSizeIterator<Item = (usize, usize)> + '_ {
+        self.buckets
+            .iter()
+            .map(|b| (b.entries.len(), b.cache.len()))
+    }
+
+    /// Each bucket's entries, farthest bucket first (bucket `i` holds the ids sharing
+    /// exactly `i` leading bits with ours; the last, at least as many).
+    pub fn buckets(&self) -> impl ExactSizeIterator<Item = &[Entry]> + '_ {
+        self.buckets.iter().map(|b| &b.entries[..])
+    }
+
+    /// Every entry, farthest bucket first.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.buckets.iter().flat_map(|b| b.entries.iter())
+    }
+
+    /// The entry for `id`, if it is in a bucket.
+    pub fn get(&self, id: &Id) -> Option<&Entry> {
+        let b = self.buckets.get(self.index_of(id))?;
+        b.entries.iter().find(|e| e.node.id == *id)
+    }
+
+    fn last(&self) -> usize {
+        self.buckets.len().saturating_sub(1)
+    }
+
+    fn index_of(&self, id: &Id) -> usize {
+        common_prefix(&self.own, id).min(self.last())
+    }
+
+    fn capacity(&self, index: usize) -> usize {
+        let wide = match self.config.bucket_sizing {
+            BucketSizing::Uniform => 0,
+            BucketSizing::WideFar => [128, 64, 32, 16].get(index).copied().unwrap_or(0),
+        };
+        self.config.k.max(wide).max(1)
+    }
+
+    fn status(&self, e: &Entry, now: Instant) -> Status {
+        e.status(now, self.config.quiet_period, self.config.max_failures)
+    }
+
+    fn is_bad(&self, e: &Entry) -> bool {
+        e.failures >= self.config.max_failures
+    }
+
+    fn security_of(&self, node: &Node) -> IdSecurity {
+        if self.config.secure_ids == SecureIds::Ignore {
+            return IdSecurity::Secure;
+        }
+        bep42_security(&node.id, node.addr.ip())
+    }
+
+    fn locate(&self, id: &Id) -> Option<(usize, Slot, usize)> {
+        let b = self.index_of(id);
+        let bucket = self.buckets.get(b)?;
+        if let Some(i) = bucket.entries.iter().position(|e| e.node.id == *id) {
+            return Some((b, Slot::Main, i));
+        }
+        let i = bucket.cache.iter().position(|e| e.node.id == *id)?;
+        Some((b, Slot::Cache, i))
+    }
+
+    fn entry_mut(&mut self, (b, slot, i): (usize, Slot, usize)) -> Option<&mut Entry> {
+        let bucket = self.buckets.get_mut(b)?;
+        match slot {
+            Slot::Main => bucket.entries.get_mut(i),
+            Slot::Cache => bucket.cache.get_mut(i),
+        }
+    }
+
+    fn index_add(&mut self, node: &Node) {
+        *self.per_ip.entry(node.addr.ip()).or_insert(0) += 1;
+        self.by_addr.insert(node.addr, node.id);
+    }
+
+    fn index_remove(&mut self, node: &Node) {
+        if let Some(n) = self.per_ip.get_mut(&node.addr.ip()) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_ip.remove(&node.addr.ip());
+            }
+        }
+        if self.by_addr.get(&node.addr) == Some(&node.id) {
+            self.by_addr.remove(&node.addr);
+        }
+    }
+
+    fn take(&mut self, (b, slot, i): (usize, Slot, usize)) -> Option<Entry> {
+        let bucket = self.buckets.get_mut(b)?;
+        let list = match slot {
+            Slot::Main => &mut bucket.entries,
+            Slot::Cache => &mut bucket.cache,
+        };
+        if i >= list.len() {
+            return None;
+        }
+        let e = list.swap_remove(i);
+        self.index_remove(&e.node);
+        Some(e)
+    }
+
+    /// Removes a node from its bucket or replacement cache.
+    pub fn remove(&mut self, id: &Id) -> Option<Entry> {
+        let at = self.locate(id)?;
+        self.take(at)
+    }
+
+    /// A node answered one of our queries (after `rtt`, if measured): the only way into
+    /// the table.
+    pub fn on_response(&mut self, now: Instant, node: Node, rtt: Option<Duration>) -> Insert {
+        let node = Node {
+            id: node.id,
+            addr: canonical(node.addr),
+        };
+        if node.id == self.own {
+            return Insert::Rejected(Rejection::OwnId);
+        }
+        if Family::of(&node.addr) != self.family {
+            return Insert::Rejected(Rejection::WrongFamily);
+        }
+        if self.config.local_addresses == LocalAddresses::Refuse && !is_global(node.addr.ip()) {
+            return Insert::Rejected(Rejection::LocalAddress);
+        }
+        let security = self.security_of(&node);
+        if self.config.secure_ids == SecureIds::Require && security == IdSecurity::Insecure {
+            return Insert::Rejected(Rejection::InsecureId);
+        }
+        if let Some(known) = self.by_addr.get(&node.addr).copied() {
+            if known == node.id {
+                if let Some(at) = self.locate(&known) {
+                    if let Some(e) = self.entry_mut(at) {
+                        e.responded(now, rtt);
+                    }
+                    if at.1 == Slot::Main {
+                        if let Some(b) = self.buckets.get_mut(at.0) {
+                            b.last_changed = b.last_changed.max(now);
+                        }
+                    }
+                    return Insert::Refreshed;
+                }
+            } else {
+                // A fresh response says this address now has another id.
+                self.remove(&known);
+            }
+        }
+        if let Some(at) = self.locate(&node.id) {
+            let good_elsewhere = at.1 == Slot::Main
+                && self
+                    .entry_mut(at)
+                    .map(|e| e.clone())
+                    .is_some_and(|e| self.status(&e, now) == Status::Good);
+            if good_elsewhere {
+                return Insert::Rejected(Rejection::IdInUse);
+            }
+            self.take(at);
+        }
+        if self.per_ip.get(&node.addr.ip()).copied().unwrap_or(0) >= self.config.max_per_ip {
+            return Insert::Rejected(Rejection::IpLimit);
+        }
+        self.insert_new(now, Entry::new(node, now, rtt, security))
+    }
+
+    fn insert_new(&mut self, now: Instant, entry: Entry) -> Insert {
+        let mut b = self.index_of(&entry.node.id);
+        while self.buckets.get(b).map_or(0, |x| x.entries.len()) >= self.capacity(b) {
+            if b == self.last() && self.buckets.len() < MAX_BUCKETS {
+                self.split(now);
+                b = self.index_of(&entry.node.id);
+            } else {
+                return self.insert_into_full(now, b, entry);
+            }
+        }
+        let node = entry.node;
+        if let Some(bucket) = self.buckets.get_mut(b) {
+            bucket.entries.push(entry);
+            bucket.last_changed = bucket.last_changed.max(now);
+        }
+        self.index_add(&node);
+        Insert::Added
+    }
+
+    fn may_displace(&self, candidate: IdSecurity, victim: &Entry) -> bool {
+        self.config.secure_ids != SecureIds::Prefer
+            || !candidate.is_trusted() <= !victim.security.is_trusted()
+    }
+
+    fn insert_into_full(&mut self, now: Instant, b: usize, entry: Entry) -> Insert {
+        let Some(bucket) = self.buckets.get(b) else {
+            return Insert::Rejected(Rejection::Full);
+        };
+        if let Some(i) = bucket.entries.iter().position(|e| self.is_bad(e)) {
+            let node = entry.node;
+            self.index_add(&node);
+            let evicted = self.buckets.get_mut(b).and_then(|bk| {
+                let slot = bk.entries.get_mut(i)?;
+                bk.last_changed = bk.last_changed.max(now);
+                Some(core::mem::replace(slot, entry).node)
+            });
+            if let Some(evicted) = evicted {
+                self.index_remove(&evicted);
+                return Insert::ReplacedBad { evicted };
+            }
+            return Insert::Rejected(Rejection::Full);
+        }
+        let ping = bucket
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.status(e, now) == Status::Questionable)
+            .filter(|(_, e)| {
+                e.last_ping
+                    .is_none_or(|t| now.saturating_duration_since(t) >= PING_BACKOFF)
+            })
+            .filter(|(_, e)| self.may_displace(entry.security, e))
+            .min_by_key(|(_, e)| e.last_response)
+            .map(|(i, e)| (i, e.node));
+        let cached = self.cache_push(b, entry);
+        match (ping, cached) {
+            (Some((i, node)), _) => {
+                if let Some(e) = self.buckets.get_mut(b).and_then(|bk| bk.entries.get_mut(i)) {
+                    e.last_ping = Some(now);
+                }
+                Insert::PingFirst { questionable: node }
+            }
+            (None, true) => Insert::Cached,
+            (None, false) => Insert::Rejected(Rejection::Full),
+        }
+    }
+
+    /// Puts a candidate in bucket `b`'s replacement cache, evicting the least valuable
+    /// candidate if it is full; false if the candidate is worth less than all of them.
+    fn cache_push(&mut self, b: usize, entry: Entry) -> bool {
+        let cap = self.config.replacement_cache;
+        let prefer = self.config.secure_ids == SecureIds::Prefer;
+        let Some(bucket) = self.buckets.get_mut(b) else {
+            return false;
+        };
+        if cap == 0 {
+            return false;
+        }
+        let rank = |e: &Entry| (prefer && e.security.is_trusted(), e.last_response);
+        if bucket.cache.len() >= cap {
+            let Some((i, worst)) = bucket.cache.iter().enumerate().min_by_key(|(_, e)| rank(e))
+            else {
+                return false;
+            };
+            if rank(worst) > rank(&entry) {
+                return false;
+            }
+            let old = bucket.cache.swap_remove(i).node;
+            self.index_remove(&old);
+        }
+        let node = entry.node;
+        if let Some(bucket) = self.buckets.get_mut(b) {
+            bucket.cache.push(entry);
+        }
+        self.index_add(&node);
+        true
+    }
+
+    /// Splits the home bucket in two.
+    fn split(&mut self, now: Instant) {
+        let last = self.last();
+        let own = self.own;
+        let Some(home) = self.buckets.get_mut(last) else {
+            return;
+        };
+        let deeper = |e: &Entry| common_prefix(&own, &e.node.id) > last;
+        let (go, stay): (Vec<Entry>, Vec<Entry>) = home.entries.drain(..).partition(deeper);
+        home.entries = stay;
+        let (cache_go, cache_stay): (Vec<Entry>, Vec<Entry>) =
+            home.cache.drain(..).partition(deeper);
+        home.cache = cache_stay;
+        let last_changed = home.last_changed;
+        self.buckets.push(Bucket {
+            entries: go,
+            cache: cache_go,
+            last_changed,
+        });
+        for b in [last, last + 1] {
+            self.settle(now, b);
+        }
+    }
+
+    /// After a split: move overflow into the cache and fill free room from the cache.
+    fn settle(&mut self, now: Instant, b: usize) {
+        let cap = self.capacity(b);
+        let Some(bucket) = self.buckets.get_mut(b) else {
+            return;
+        };
+        bucket
+            .entries
+            .sort_by_key(|e| core::cmp::Reverse(e.last_response));
+        let overflow: Vec<Entry> = bucket
+            .entries
+            .drain(cap.min(bucket.entries.len())..)
+            .collect();
+        while bucket.entries.len() < cap {
+            let Some((i, _)) = bucket
+                .cache
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, e)| e.last_response)
+            else {
+                break;
+            };
+            let e = bucket.cache.swap_remove(i);
+            bucket.entries.push(e);
+            bucket.last_changed = bucket.last_changed.max(now);
+        }
+        for e in overflow {
+            let node = e.node;
+            self.index_remove(&node);
+            self.cache_push(b, e);
+        }
+    }
+
+    /// A node sent us a query. Refreshes its entry if the table knows this id at this
+    /// address; never adds anything. Returns whether it matched an entry.
+    pub fn on_query(&mut self, now: Instant, node: Node) -> bool {
+        let addr = canonical(node.addr);
+        if self.by_addr.get(&addr) != Some(&node.id) {
+            return false;
+        }
+        let Some(at) = self.locate(&node.id) else {
+            return false;
+        };
+        match self.entry_mut(at) {
+            Some(e) => {
+                e.last_query = Some(e.last_query.map_or(now, |t| t.max(now)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// We sent a ping (or other query) to `id` for maintenance; it is not suggested for
+    /// pinging again for [`PING_BACKOFF`].
+    pub fn on_ping_sent(&mut self, now: Instant, id: &Id) {
+        if let Some(at) = self.locate(id) {
+            if let Some(e) = self.entry_mut(at) {
+                e.last_ping = Some(now);
+            }
+        }
+    }
+
+    /// A query to `id` went unanswered. When the entry goes bad and its bucket has a
+    /// cached candidate, the best candidate (BEP 42-valid first, then most recently
+    /// heard from) takes its place.
+    pub fn on_failure(&mut self, now: Instant, id: &Id) -> FailureOutcome {
+        let Some(at) = self.locate(id) else {
+            return FailureOutcome::Unknown;
+        };
+        let max = self.config.max_failures;
+        let Some(e) = self.entry_mut(at) else {
+            return FailureOutcome::Unknown;
+        };
+        e.failures = e.failures.saturating_add(1);
+        let bad = e.failures >= max;
+        if at.1 == Slot::Cache {
+            if bad {
+                self.take(at);
+            }
+            return FailureOutcome::Counted {
+                status: if bad {
+                    Status::Bad
+                } else {
+                    Status::Questionable
+                },
+            };
+        }
+        if !bad {
+            let e = self.entry_mut(at).map(|e| e.clone());
+            let status = e.map_or(Status::Questionable, |e| self.status(&e, now));
+            return FailureOutcome::Counted { status };
+        }
+        let (b, _, i) = at;
+        let prefer = self.config.secure_ids == SecureIds::Prefer;
+        let Some(bucket) = self.buckets.get_mut(b) else {
+            return FailureOutcome::Unknown;
+        };
+        let best = bucket
+            .cache
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.failures < max)
+            .max_by_key(|(_, c)| (prefer && c.security.is_trusted(), c.last_response))
+            .map(|(j, _)| j);
+        let Some(j) = best else {
+            return FailureOutcome::Counted {
+                status: Status::Bad,
+            };
+        };
+        let candidate = bucket.cache.swap_remove(j);
+        let promoted = candidate.node;
+        let Some(slot) = bucket.entries.get_mut(i) else {
+            bucket.cache.push(candidate);
+            return FailureOutcome::Counted {
+                status: Status::Bad,
+            };
+        };
+        let removed = core::mem::replace(slot, candidate).node;
+        bucket.last_changed = bucket.last_changed.max(now);
+        self.index_remove(&removed);
+        FailureOutcome::Replaced { removed, promoted }
+    }
+
+    /// Up to `N` entries closest to `target` by XOR distance, closest first, filtered by
+    /// `liveness`. Reads buckets in distance order and stops once `N` are found.
+    pub fn closest<const N: usize>(
+        &self,
+        target: &Id,
+        liveness: Liveness,
+        now: Instant,
+    ) -> ArrayVec<&Entry, N> {
+        let mut out = ArrayVec::new();
+        let (quiet, max) = (self.config.quiet_period, self.config.max_failures);
+        for b in BucketOrder::new(&self.own, target, self.last()) {
+            let Some(bucket) = self.buckets.get(b) else {
+                continue;
+            };
+            let mut found: SmallVec<[&Entry; 32]> = bucket
+                .entries
+                .iter()
+                .filter(|e| e.matches(liveness, now, quiet, max))
+                .collect();
+            found.sort_unstable_by_key(|e| xor(&e.node.id, target));
+            for e in found {
+                if out.try_push(e).is_err() {
+                    return out;
+                }
+            }
+            if out.is_full() {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Buckets not changed for [`Config::quiet_period`]: refresh each with a lookup of a
+    /// random id in it ([`RoutingTable::refresh_target`]), then mark it
+    /// ([`RoutingTable::mark_refreshed`]).
+    pub fn buckets_to_refresh(&self, now: Instant) -> impl Iterator<Item = usize> + '_ {
+        let quiet = self.config.quiet_period;
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter(move |(_, b)| now.saturating_duration_since(b.last_changed) >= quiet)
+            .map(|(i, _)| i)
+    }
+
+    /// When the next bucket will need refreshing, if ever.
+    pub fn next_refresh(&self) -> Option<Instant> {
+        let quiet = self.config.quiet_period;
+        self.buckets.iter().map(|b| b.last_changed + quiet).min()
+    }
+
+    /// Marks bucket `index` as refreshed at `now`.
+    pub fn mark_refreshed(&mut self, now: Instant, index: usize) {
+        if let Some(b) = self.buckets.get_mut(index) {
+            b.last_changed = b.last_changed.max(now);
+        }
+    }
+
+    /// A random id inside bucket `index`'s range, from 20 bytes of caller entropy.
+    pub fn refresh_target(&self, index: usize, entropy: [u8; 20]) -> Id {
+        let mut bytes = entropy;
+        let own = self.own.as_bytes();
+        let index = index.min(self.last());
+        let fixed = if index == self.last() {
+            index
+        } else {
+            index + 1
+        };
+        for i in 0..fixed.min(160) {
+            let own_bit = own.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0);
+            let want = if i == index && index != self.last() {
+                !own_bit
+            } else {
+                own_bit
+            };
+            if let Some(byte) = bytes.get_mut(i / 8) {
+                let mask = 0x80u8 >> (i % 8);
+                if want {
+                    *byte |= mask;
+                } else {
+                    *byte &= !mask;
+                }
+            }
+        }
+        Id::from_bytes(bytes)
+    }
+
+    /// The questionable entry heard from longest ago that was not pinged in the last
+    /// [`PING_BACKOFF`]: ping it next to keep the table fresh.
+    pub fn next_to_ping(&self, now: Instant) -> Option<Node> {
+        self.iter()
+            .filter(|e| self.status(e, now) == Status::Questionable)
+            .filter(|e| {
+                e.last_ping
+                    .is_none_or(|t| now.saturating_duration_since(t) >= PING_BACKOFF)
+            })
+            .min_by_key(|e| e.last_response)
+            .map(|e| e.node)
+    }
+}
+
+/// Bucket indices in increasing distance from `target`: the target's own bucket; then the
+/// deeper buckets, ordered by the target's bits (a bucket whose distinguishing bit the
+/// target does not share with our id comes before all deeper ones); then the shallower
+/// buckets, deepest first. Every bucket's entries are all closer than the next bucket's.
+struct BucketOrder {
+    phase: u8,
+    next: usize,
+    start: usize,
+    last: usize,
+    diff: Id,
+}
+
+impl BucketOrder {
+    fn new(own: &Id, target: &Id, last: usize) -> Self {
+        let start = common_prefix(own, target).min(last);
+        let mut diff = [0u8; 20];
+        for ((d, a), b) in diff.iter_mut().zip(own.as_bytes()).zip(target.as_bytes()) {
+            *d = a ^ b;
+        }
+        BucketOrder {
+            phase: 0,
+            next: start,
+            start,
+            last,
+            diff: Id::from_bytes(diff),
+        }
+    }
+}
+
+impl Iterator for BucketOrder {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            match self.phase {
+                // The target's bucket.
+                0 => {
+                    if self.start == self.last {
+                        self.phase = 4;
+                        self.next = self.start;
+                    } else {
+                        self.phase = 1;
+                        self.next = self.start + 1;
+                    }
+                    return Some(self.start);
+                }
+                // Deeper buckets whose bit the target does not share with us, ascending.
+                1 => {
+                    while self.next < self.last {
+                        let i = self.next;
+                        self.next += 1;
+                        if bit(&self.diff, i) {
+                            return Some(i);
+                        }
+                    }
+                    self.phase = 2;
+                }
+                // The home bucket.
+                2 => {
+                    self.phase = 3;
+                    self.next = self.last;
+                    return Some(self.last);
+                }
+                // Deeper buckets whose bit the target shares with us, descending.
+                3 => {
+                    while self.next > self.start + 1 {
+                        self.next -= 1;
+                        let i = self.next;
+                        if !bit(&self.diff, i) {
+                            return Some(i);
+                        }
+                    }
+                    self.phase = 4;
+                    self.next = self.start;
+                }
+                // Shallower buckets, deepest first.
+                _ => {
+                    if self.next == 0 {
+                        return None;
+                    }
+                    self.next -= 1;
+                    return Some(self.next);
+                }
+            }
+        }
+    }
+}
