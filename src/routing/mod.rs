@@ -280,6 +280,15 @@ fn xor(a: &Id, b: &Id) -> [u8; 20] {
     d
 }
 
+/// XOR distance as two integers, which compare faster than 20 bytes.
+fn distance_key(a: &Id, b: &Id) -> (u128, u32) {
+    let d = xor(a, b);
+    let (hi, lo) = d.split_at(16);
+    let hi = hi.try_into().map_or(0, u128::from_be_bytes);
+    let lo = lo.try_into().map_or(0, u32::from_be_bytes);
+    (hi, lo)
+}
+
 // TEMPORARY shim until id.rs has BEP 42.
 fn bep42_security(_id: &Id, ip: IpAddr) -> IdSecurity {
     if is_global(ip) {
@@ -771,13 +780,15 @@ impl RoutingTable {
             let Some(bucket) = self.buckets.get(b) else {
                 continue;
             };
-            let mut found: SmallVec<[&Entry; 32]> = bucket
+            // Distances computed once per entry, then sorted.
+            let mut found: SmallVec<[((u128, u32), &Entry); 32]> = bucket
                 .entries
                 .iter()
                 .filter(|e| e.matches(liveness, now, quiet, max))
+                .map(|e| (distance_key(&e.node.id, target), e))
                 .collect();
-            found.sort_unstable_by_key(|e| xor(&e.node.id, target));
-            for e in found {
+            found.sort_unstable_by_key(|(d, _)| *d);
+            for (_, e) in found {
                 if out.try_push(e).is_err() {
                     return out;
                 }
