@@ -60,3 +60,8 @@ pub mod token;
 pub mod wire;
 
 pub use id::Id;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

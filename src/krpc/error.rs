@@ -203,3 +203,5 @@ impl fmt::Display for DecodeError<'_> {
 }
 
 impl core::error::Error for DecodeError<'_> {}
+
+impl core::error::Error for DecodeErrorKind {}

@@ -33,7 +33,8 @@
 //! let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
 //! let n = query.encode(&mut buf)?;
 //! assert_eq!(n, query.encoded_len());
-//! assert_eq!(Message::decode(&buf[..n])?, query);
+//! // DecodeError borrows the datagram; `kind()` is an owned error for `?`.
+//! assert_eq!(Message::decode(&buf[..n]).map_err(|e| e.kind())?, query);
 //! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 
