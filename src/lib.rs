@@ -54,6 +54,7 @@ extern crate std;
 pub mod bencode;
 pub mod id;
 pub mod krpc;
+pub mod lookup;
 pub mod routing;
 pub mod time;
 pub mod token;

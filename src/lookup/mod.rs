@@ -1,0 +1,320 @@
+//! The iterative lookup as a pure sub-machine (Kademlia's node lookup, BEP 5's
+//! "iterative find").
+//!
+//! A [`Lookup`] knows candidates sorted by XOR distance to a target and decides whom to
+//! query next; the node layer sends the queries, matches the answers, and reports back
+//! ([`Lookup::on_response`], [`Lookup::on_failure`]). Time is passed in.
+//!
+//! - **Parallelism.** At most [`LookupConfig::alpha`] queries are *active* at once.
+//! - **Soft timeout.** A query unanswered for [`LookupConfig::soft_timeout`] stops counting
+//!   as active (its slot goes to the next candidate) but stays pending: a late answer
+//!   still counts. The node layer's transaction timeout (the hard timeout) reports the
+//!   failure.
+//! - **Termination.** The lookup is done when, walking candidates from the closest and
+//!   skipping failed ones, the first `k` have all answered — nothing closer is unqueried
+//!   or pending.
+//! - **Bounded.** At most [`LookupConfig::max_candidates`] candidates are kept; farther
+//!   unqueried ones are dropped first.
+//!
+//! ```
+//! use btdht::lookup::{Lookup, LookupConfig};
+//! use btdht::routing::Node;
+//! use btdht::time::Instant;
+//! use btdht::Id;
+//!
+//! let now = Instant::from_millis(0);
+//! let seed = Node { id: Id::from_bytes([1; 20]), addr: "203.0.113.1:6881".parse().unwrap() };
+//! let mut lookup = Lookup::new(Id::from_bytes([0; 20]), LookupConfig::default(), now);
+//! lookup.add_candidates([seed]);
+//! let to_query = lookup.next_query(now).unwrap();
+//! assert_eq!(to_query, seed);
+//! lookup.on_response(now, &seed, [], None);
+//! assert!(lookup.is_finished());
+//! ```
+
+use crate::id::Id;
+use crate::routing::Node;
+use crate::time::Instant;
+use alloc::vec::Vec;
+use core::time::Duration;
+use smallvec::SmallVec;
+
+/// Lookup settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LookupConfig {
+    /// Queries active at once (default 3).
+    pub alpha: usize,
+    /// How many closest nodes must answer (default 8, BEP 5's K).
+    pub k: usize,
+    /// After this long without an answer a query stops holding its slot (default 1 s).
+    pub soft_timeout: Duration,
+    /// Most candidates kept (default 64).
+    pub max_candidates: usize,
+}
+
+impl Default for LookupConfig {
+    fn default() -> Self {
+        LookupConfig {
+            alpha: 3,
+            k: 8,
+            soft_timeout: Duration::from_secs(1),
+            max_candidates: 64,
+        }
+    }
+}
+
+/// Longest token kept per node; longer tokens are not stored (the node is treated as
+/// having sent none).
+pub const MAX_TOKEN_LEN: usize = 64;
+
+/// A write token as received (BEP 5 `token`), kept to echo in `announce_peer`/`put`.
+pub type StoredToken = SmallVec<[u8; 20]>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Fresh,
+    Waiting { since: Instant },
+    Slow,
+    Answered,
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+struct Candidate {
+    node: Node,
+    key: (u128, u32),
+    state: State,
+    token: Option<StoredToken>,
+}
+
+/// Counters of one lookup.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupStats {
+    /// Queries handed out by [`Lookup::next_query`].
+    pub queries: u32,
+    /// Answers received.
+    pub responses: u32,
+    /// Queries that failed (hard timeout or error).
+    pub failures: u32,
+    /// Queries that passed the soft timeout.
+    pub soft_timeouts: u32,
+}
+
+/// One iterative lookup towards a target.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    target: Id,
+    config: LookupConfig,
+    started: Instant,
+    candidates: Vec<Candidate>,
+    stats: LookupStats,
+}
+
+fn distance_key(a: &Id, b: &Id) -> (u128, u32) {
+    let mut d = [0u8; 20];
+    for ((d, x), y) in d.iter_mut().zip(a.as_bytes()).zip(b.as_bytes()) {
+        *d = x ^ y;
+    }
+    let (hi, lo) = d.split_at(16);
+    (
+        hi.try_into().map_or(0, u128::from_be_bytes),
+        lo.try_into().map_or(0, u32::from_be_bytes),
+    )
+}
+
+impl Lookup {
+    /// A lookup for `target`, started at `now`, with no candidates yet.
+    pub fn new(target: Id, config: LookupConfig, now: Instant) -> Self {
+        Lookup {
+            target,
+            config,
+            started: now,
+            candidates: Vec::with_capacity(config.max_candidates.min(256)),
+            stats: LookupStats::default(),
+        }
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Id {
+        &self.target
+    }
+
+    /// When it started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> LookupStats {
+        self.stats
+    }
+
+    /// Adds nodes to consider (from the routing table, or from a `nodes` answer). Known
+    /// ids and addresses are ignored; when full, farther unqueried candidates give way.
+    pub fn add_candidates(&mut self, nodes: impl IntoIterator<Item = Node>) {
+        for node in nodes {
+            self.add(node);
+        }
+    }
+
+    fn add(&mut self, node: Node) {
+        if self
+            .candidates
+            .iter()
+            .any(|c| c.node.id == node.id || c.node.addr == node.addr)
+        {
+            return;
+        }
+        let key = distance_key(&node.id, &self.target);
+        let at = self.candidates.partition_point(|c| c.key < key);
+        if self.candidates.len() >= self.config.max_candidates {
+            // Make room by dropping the farthest unqueried candidate, if it is farther.
+            let Some(victim) = self
+                .candidates
+                .iter()
+                .rposition(|c| c.state == State::Fresh)
+            else {
+                return;
+            };
+            if victim < at {
+                return;
+            }
+            self.candidates.remove(victim);
+        }
+        self.candidates.insert(
+            at,
+            Candidate {
+                node,
+                key,
+                state: State::Fresh,
+                token: None,
+            },
+        );
+    }
+
+    fn active(&self) -> usize {
+        self.candidates
+            .iter()
+            .filter(|c| matches!(c.state, State::Waiting { .. }))
+            .count()
+    }
+
+    /// Marks queries older than the soft timeout as slow (freeing their slots).
+    fn expire(&mut self, now: Instant) {
+        let soft = self.config.soft_timeout;
+        for c in &mut self.candidates {
+            if let State::Waiting { since } = c.state {
+                if now.saturating_duration_since(since) >= soft {
+                    c.state = State::Slow;
+                    self.stats.soft_timeouts = self.stats.soft_timeouts.saturating_add(1);
+                }
+            }
+        }
+    }
+
+    /// The next node to query, if a slot is free and a candidate among the `k` closest
+    /// still needs asking. Marks it as queried at `now`.
+    pub fn next_query(&mut self, now: Instant) -> Option<Node> {
+        self.expire(now);
+        if self.active() >= self.config.alpha {
+            return None;
+        }
+        let mut answered = 0;
+        let k = self.config.k;
+        for c in &mut self.candidates {
+            match c.state {
+                State::Failed => {}
+                State::Answered => answered += 1,
+                State::Waiting { .. } | State::Slow => {}
+                State::Fresh => {
+                    c.state = State::Waiting { since: now };
+                    self.stats.queries = self.stats.queries.saturating_add(1);
+                    return Some(c.node);
+                }
+            }
+            if answered >= k {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// `from` answered, listing `closer` nodes, with an optional write token.
+    pub fn on_response(
+        &mut self,
+        _now: Instant,
+        from: &Node,
+        closer: impl IntoIterator<Item = Node>,
+        token: Option<&[u8]>,
+    ) {
+        let Some(c) = self.candidates.iter_mut().find(|c| c.node == *from) else {
+            return;
+        };
+        if matches!(c.state, State::Answered | State::Failed) {
+            return;
+        }
+        c.state = State::Answered;
+        c.token = token
+            .filter(|t| t.len() <= MAX_TOKEN_LEN)
+            .map(StoredToken::from_slice);
+        self.stats.responses = self.stats.responses.saturating_add(1);
+        self.add_candidates(closer);
+    }
+
+    /// The query to `node` failed (hard timeout or an error answer).
+    pub fn on_failure(&mut self, node: &Node) {
+        if let Some(c) = self.candidates.iter_mut().find(|c| c.node == *node) {
+            if matches!(c.state, State::Waiting { .. } | State::Slow | State::Fresh) {
+                c.state = State::Failed;
+                self.stats.failures = self.stats.failures.saturating_add(1);
+            }
+        }
+    }
+
+    /// Whether the `k` closest live candidates have all answered (or none is left).
+    pub fn is_finished(&self) -> bool {
+        let mut answered = 0;
+        for c in &self.candidates {
+            match c.state {
+                State::Failed => {}
+                State::Answered => {
+                    answered += 1;
+                    if answered >= self.config.k {
+                        return true;
+                    }
+                }
+                State::Fresh | State::Waiting { .. } | State::Slow => return false,
+            }
+        }
+        true
+    }
+
+    /// Queries sent and not yet answered or failed (active or slow).
+    pub fn pending(&self) -> usize {
+        self.candidates
+            .iter()
+            .filter(|c| matches!(c.state, State::Waiting { .. } | State::Slow))
+            .count()
+    }
+
+    /// When the next active query reaches its soft timeout, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.candidates
+            .iter()
+            .filter_map(|c| match c.state {
+                State::Waiting { since } => Some(since + self.config.soft_timeout),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// The closest nodes that answered, closest first, with the token each gave.
+    pub fn closest_answered(&self) -> impl Iterator<Item = (Node, Option<&[u8]>)> + '_ {
+        self.candidates
+            .iter()
+            .filter(|c| c.state == State::Answered)
+            .take(self.config.k)
+            .map(|c| (c.node, c.token.as_deref()))
+    }
+}

@@ -1,0 +1,185 @@
+//! The lookup sub-machine: parallelism, soft timeouts, termination, bounds; and an
+//! in-memory network where it must find the true closest nodes.
+
+use btdht::Id;
+use btdht::lookup::{Lookup, LookupConfig};
+use btdht::routing::Node;
+use btdht::time::Instant;
+use proptest::prelude::*;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+fn node(b: u8, n: u16) -> Node {
+    let mut id = [0u8; 20];
+    id[0] = b;
+    Node {
+        id: Id::from_bytes(id),
+        addr: SocketAddr::from(([1, 2, 3, 4], 1000 + n)),
+    }
+}
+
+fn t(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+fn xor(a: &Id, b: &Id) -> [u8; 20] {
+    std::array::from_fn(|i| a.as_bytes()[i] ^ b.as_bytes()[i])
+}
+
+#[test]
+fn at_most_alpha_queries_are_active_at_once() {
+    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    l.add_candidates((1..=10).map(|i| node(i, i.into())));
+    let sent: Vec<_> = std::iter::from_fn(|| l.next_query(t(0))).collect();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent, [node(1, 1), node(2, 2), node(3, 3)], "closest first");
+}
+
+#[test]
+fn a_soft_timeout_frees_the_slot_and_a_late_answer_still_counts() {
+    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    l.add_candidates((1..=5).map(|i| node(i, i.into())));
+    for _ in 0..3 {
+        l.next_query(t(0)).unwrap();
+    }
+    assert_eq!(l.next_query(t(999)), None);
+    assert_eq!(l.next_deadline(), Some(t(1000)));
+    assert_eq!(
+        l.next_query(t(1000)),
+        Some(node(4, 4)),
+        "slots freed at the soft timeout"
+    );
+    assert_eq!(l.stats().soft_timeouts, 3);
+    l.on_response(t(1500), &node(1, 1), [], None);
+    assert_eq!(l.stats().responses, 1);
+    assert_eq!(l.closest_answered().next().unwrap().0, node(1, 1));
+}
+
+#[test]
+fn it_finishes_when_the_k_closest_have_answered() {
+    let mut cfg = LookupConfig::default();
+    cfg.k = 2;
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates((1..=5).map(|i| node(i, i.into())));
+    let a = l.next_query(t(0)).unwrap();
+    let b = l.next_query(t(0)).unwrap();
+    let c = l.next_query(t(0)).unwrap();
+    l.on_response(t(1), &b, [], None);
+    l.on_response(t(1), &c, [], None);
+    assert!(!l.is_finished(), "a closer node is still pending");
+    l.on_response(t(2), &a, [], None);
+    assert!(l.is_finished());
+    assert_eq!(l.next_query(t(2)), None, "nothing farther needs asking");
+    assert_eq!(l.pending(), 0);
+}
+
+#[test]
+fn failed_nodes_are_skipped_and_farther_ones_asked_instead() {
+    let mut cfg = LookupConfig::default();
+    cfg.k = 2;
+    cfg.alpha = 1;
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates((1..=4).map(|i| node(i, i.into())));
+    let first = l.next_query(t(0)).unwrap();
+    l.on_failure(&first);
+    let second = l.next_query(t(0)).unwrap();
+    assert_eq!(second, node(2, 2));
+    l.on_response(t(1), &second, [], None);
+    let third = l.next_query(t(1)).unwrap();
+    l.on_response(t(2), &third, [], None);
+    assert!(l.is_finished());
+    assert_eq!(l.stats().failures, 1);
+}
+
+#[test]
+fn answers_add_closer_nodes_and_duplicates_are_ignored() {
+    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    l.add_candidates([node(100, 1)]);
+    let first = l.next_query(t(0)).unwrap();
+    l.on_response(
+        t(1),
+        &first,
+        [node(5, 2), node(5, 2), node(100, 1)],
+        Some(b"tok"),
+    );
+    assert_eq!(l.next_query(t(1)), Some(node(5, 2)));
+    assert_eq!(l.next_query(t(1)), None);
+    let (n, token) = l.closest_answered().next().unwrap();
+    assert_eq!((n, token), (node(100, 1), Some(&b"tok"[..])));
+}
+
+#[test]
+fn candidates_are_bounded_and_farther_ones_give_way() {
+    let mut cfg = LookupConfig::default();
+    cfg.max_candidates = 4;
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates((10..=20).rev().map(|i| node(i, i.into())));
+    l.add_candidates([node(1, 1)]);
+    let sent: Vec<_> = std::iter::from_fn(|| l.next_query(t(0))).collect();
+    assert_eq!(sent, [node(1, 1), node(10, 10), node(11, 11)]);
+}
+
+#[test]
+fn overlong_tokens_are_not_stored() {
+    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    l.add_candidates([node(1, 1)]);
+    let n = l.next_query(t(0)).unwrap();
+    l.on_response(t(0), &n, [], Some(&[7u8; 65]));
+    assert_eq!(l.closest_answered().next().unwrap().1, None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Every node knows the 8 nodes closest to any target among the nodes it "knows"
+    /// (its own 8 closest neighbours plus a random sample): the lookup must converge on
+    /// the true 8 closest of the whole network.
+    #[test]
+    fn a_lookup_in_a_full_knowledge_network_finds_the_true_closest(
+        ids in proptest::collection::hash_set(any::<[u8; 20]>(), 40..300),
+        target in any::<[u8; 20]>(),
+        seed_count in 1usize..5,
+        drop_every in 0usize..6,
+    ) {
+        let nodes: Vec<Node> = ids.iter().enumerate()
+            .map(|(i, b)| Node { id: Id::from_bytes(*b), addr: SocketAddr::from(([10, 0, (i >> 8) as u8, i as u8], 6881)) })
+            .collect();
+        let target = Id::from_bytes(target);
+        let closest_to = |t: &Id, n: usize| {
+            let mut v = nodes.clone();
+            v.sort_by_key(|x| xor(&x.id, t));
+            v.truncate(n);
+            v
+        };
+        let mut l = Lookup::new(target, LookupConfig::default(), t(0));
+        l.add_candidates(nodes.iter().take(seed_count).copied());
+        let mut now = 0;
+        let mut guard = 0;
+        while !l.is_finished() && guard < 10_000 {
+            guard += 1;
+            now += 10;
+            let mut batch = Vec::new();
+            while let Some(q) = l.next_query(t(now)) { batch.push(q); }
+            if batch.is_empty() { now += 1000; continue; }
+            for (i, q) in batch.into_iter().enumerate() {
+                // Some nodes are dead (never answer; the hard timeout reports them),
+                // but never the ones we must find.
+                let dead = drop_every > 0 && i % drop_every == 1 && !closest_to(&target, 8).contains(&q);
+                if dead { l.on_failure(&q); continue; }
+                l.on_response(t(now), &q, closest_to(&target, 8).into_iter().chain(closest_to(&q.id, 8)), None);
+            }
+        }
+        prop_assert!(l.is_finished());
+        let found: Vec<Node> = l.closest_answered().map(|(n, _)| n).collect();
+        prop_assert_eq!(found, closest_to(&target, 8));
+    }
+}
+
+#[test]
+fn time_going_backwards_does_not_break_soft_timeouts() {
+    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(5000));
+    l.add_candidates([node(1, 1)]);
+    l.next_query(t(5000)).unwrap();
+    assert_eq!(l.next_query(t(0)), None);
+    assert_eq!(l.next_deadline(), Some(t(5000) + Duration::from_secs(1)));
+}
