@@ -55,6 +55,7 @@ pub mod bencode;
 pub mod id;
 pub mod krpc;
 pub mod lookup;
+pub mod node;
 pub mod routing;
 pub mod time;
 pub mod token;

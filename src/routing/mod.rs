@@ -374,6 +374,26 @@ impl RoutingTable {
         self.buckets.iter().flat_map(|b| b.entries.iter())
     }
 
+    /// Whether a node with this id, if it answered, would go straight into a bucket
+    /// (its bucket has room or can split) and is not known yet. The node layer pings
+    /// unknown queriers only then.
+    pub fn wants(&self, id: &Id) -> bool {
+        if *id == self.own || self.locate(id).is_some() {
+            return false;
+        }
+        let b = self.index_of(id);
+        let room = self
+            .buckets
+            .get(b)
+            .is_some_and(|x| x.entries.len() < self.capacity(b));
+        room || (b == self.last() && self.buckets.len() < MAX_BUCKETS)
+    }
+
+    /// Whether an address is in the table (bucket or cache).
+    pub fn knows_addr(&self, addr: &SocketAddr) -> bool {
+        self.by_addr.contains_key(&canonical(*addr))
+    }
+
     /// The entry for `id`, if it is in a bucket.
     pub fn get(&self, id: &Id) -> Option<&Entry> {
         let b = self.buckets.get(self.index_of(id))?;

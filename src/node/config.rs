@@ -1,0 +1,102 @@
+//! Node settings, every cap with a documented default.
+
+use crate::lookup::LookupConfig;
+use crate::routing;
+use core::time::Duration;
+
+/// Which address families the node runs (BEP 32: one routing table each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Families {
+    /// IPv4 only.
+    #[default]
+    V4,
+    /// IPv6 only.
+    V6,
+    /// Both, with a table each.
+    Both,
+}
+
+/// Whether the node answers queries (BEP 43).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// A full node: answers queries, and others may add it to their tables.
+    #[default]
+    Normal,
+    /// Read-only: sends `ro=1`, answers nothing.
+    ReadOnly,
+}
+
+/// Per-source-IP limit on incoming queries: a token bucket per IP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Queries per second an IP may send on average (default 20).
+    pub per_second: u32,
+    /// Queries an IP may send in a burst (default 40).
+    pub burst: u32,
+    /// IPs tracked at once; the table is a fixed-size array indexed by a keyed hash, so
+    /// its memory is bounded whatever the traffic (default 1024).
+    pub tracked_ips: usize,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit {
+            per_second: 20,
+            burst: 40,
+            tracked_ips: 1024,
+        }
+    }
+}
+
+/// Node settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address families (default IPv4 only).
+    pub families: Families,
+    /// Normal or read-only (default normal).
+    pub mode: Mode,
+    /// The routing tables' settings.
+    pub routing: routing::Config,
+    /// Lookup settings (alpha 3, k 8, soft timeout 1 s).
+    pub lookup: LookupConfig,
+    /// A query unanswered this long has failed (default 4 s).
+    pub query_timeout: Duration,
+    /// Queries in flight at once (default 512).
+    pub max_transactions: usize,
+    /// Lookups (searches) running at once (default 32).
+    pub max_searches: usize,
+    /// Finished searches whose results stay readable (default 32).
+    pub max_finished: usize,
+    /// Datagrams waiting for `poll_transmit` (default 256; oldest dropped and counted).
+    pub max_outgoing: usize,
+    /// Events waiting for `poll_event` (default 1024; oldest dropped and counted).
+    pub max_events: usize,
+    /// Incoming query rate limit.
+    pub rate_limit: RateLimit,
+    /// The client version sent as `v` (default `b"BD\x00\x01"`), or none.
+    pub version: Option<[u8; 4]>,
+    /// Peers returned in one `get_peers` answer at most (default 50; the answer also
+    /// stays within one datagram).
+    pub max_values: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            families: Families::V4,
+            mode: Mode::Normal,
+            routing: routing::Config::default(),
+            lookup: LookupConfig::default(),
+            query_timeout: Duration::from_secs(4),
+            max_transactions: 512,
+            max_searches: 32,
+            max_finished: 32,
+            max_outgoing: 256,
+            max_events: 1024,
+            rate_limit: RateLimit::default(),
+            version: Some(*b"BD\x00\x01"),
+            max_values: 50,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! What the node reports: events, query handles, counters.
+
+use crate::id::Id;
+use crate::lookup::LookupStats;
+use crate::routing::Node;
+use core::net::SocketAddr;
+use core::time::Duration;
+
+/// A handle to a command's work (a lookup, an announce, a ping). Never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueryId(pub(crate) u64);
+
+impl QueryId {
+    /// The handle's number (increasing from 1 over the node's life).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// Something the caller should know. Read with [`Dht::poll_event`](super::Dht::poll_event).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The bootstrap lookup finished; the tables hold `nodes` entries.
+    Bootstrapped {
+        /// Entries in the routing tables.
+        nodes: usize,
+    },
+    /// A `get_peers` or announce lookup learned a peer (each peer is reported once per
+    /// query).
+    Peer {
+        /// The query.
+        query: QueryId,
+        /// The info-hash looked up.
+        info_hash: Id,
+        /// The peer's address.
+        peer: SocketAddr,
+    },
+    /// A `find_node` or `get_peers` lookup finished. Its closest nodes and their tokens
+    /// stay readable through [`Dht::query`](super::Dht::query) for a while.
+    LookupDone {
+        /// The query.
+        query: QueryId,
+        /// Its target.
+        target: Id,
+        /// Counters.
+        stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// An announce finished: the lookup, then `announce_peer` to the closest nodes that
+    /// gave tokens.
+    Announced {
+        /// The query.
+        query: QueryId,
+        /// The info-hash announced.
+        info_hash: Id,
+        /// Nodes that accepted the announce.
+        accepted: usize,
+        /// Lookup counters.
+        stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// A ping from [`Dht::ping`](super::Dht::ping) was answered.
+    Pong {
+        /// The query.
+        query: QueryId,
+        /// Who answered.
+        node: Node,
+        /// Round-trip time.
+        rtt: Duration,
+    },
+    /// A ping from [`Dht::ping`](super::Dht::ping) went unanswered.
+    PingTimeout {
+        /// The query.
+        query: QueryId,
+        /// Who was pinged.
+        addr: SocketAddr,
+    },
+}
+
+/// Counters of a node's life. Read with [`Dht::stats`](super::Dht::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Datagrams handed to `handle_datagram`.
+    pub datagrams_in: u64,
+    /// Datagrams returned by `poll_transmit`.
+    pub datagrams_out: u64,
+    /// Datagrams that were not valid KRPC.
+    pub bad_datagrams: u64,
+    /// Queries answered, by method: ping, find_node, get_peers, announce_peer, get, put,
+    /// sample_infohashes.
+    pub served: [u64; 7],
+    /// Error messages sent.
+    pub errors_sent: u64,
+    /// Responses and errors that matched no transaction (unknown id or wrong address).
+    pub unmatched: u64,
+    /// Queries that timed out.
+    pub timeouts: u64,
+    /// Queries dropped by the per-IP rate limit.
+    pub rate_limited: u64,
+    /// Queries dropped because the node is read-only.
+    pub ignored_read_only: u64,
+    /// Outgoing datagrams dropped because the queue was full or the caller's buffer
+    /// too small.
+    pub dropped_outgoing: u64,
+    /// Events dropped because the queue was full.
+    pub dropped_events: u64,
+    /// Queries not sent because the transaction table was full.
+    pub transactions_full: u64,
+    /// Entries in the IPv4 routing table.
+    pub nodes_v4: usize,
+    /// Entries in the IPv6 routing table.
+    pub nodes_v6: usize,
+    /// Queries in flight.
+    pub in_flight: usize,
+}
+
+/// Index into [`Stats::served`].
+pub(crate) fn served_index(method: &[u8]) -> Option<usize> {
+    Some(match method {
+        b"ping" => 0,
+        b"find_node" => 1,
+        b"get_peers" => 2,
+        b"announce_peer" => 3,
+        b"get" => 4,
+        b"put" => 5,
+        b"sample_infohashes" => 6,
+        _ => return None,
+    })
+}

@@ -1,0 +1,696 @@
+//! The node: one sans-IO state machine that serves, searches, announces and keeps its
+//! routing tables.
+//!
+//! # Driving it
+//!
+//! ```
+//! use btdht::node::{Config, Dht};
+//! use btdht::time::Instant;
+//!
+//! let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+//! let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+//! dht.bootstrap(Instant::from_millis(0), &["203.0.113.1:6881".parse().unwrap()]);
+//! // The driving loop, with a socket instead of these comments:
+//! let now = Instant::from_millis(1);
+//! while let Some(t) = dht.poll_transmit(now, &mut buf) {
+//!     // socket.send_to(&buf[..t.len], t.to)
+//!     assert!(t.len > 0);
+//! }
+//! // on a datagram:   dht.handle_datagram(now, from, &bytes);
+//! // at the deadline: if let Some(at) = dht.poll_timeout() { /* sleep until at */ dht.handle_timeout(at) }
+//! while let Some(event) = dht.poll_event() {
+//!     println!("{event:?}");
+//! }
+//! ```
+//!
+//! Every call that takes `now` first runs the timers already due, so a driver whose
+//! socket never goes quiet cannot starve them; an earlier `now` than one seen before is
+//! treated as the latest seen (time never goes backwards).
+//!
+//! # Buffers
+//!
+//! [`Dht::poll_transmit`] encodes into the caller's buffer. A buffer of
+//! [`MAX_DATAGRAM_LEN`](crate::krpc::MAX_DATAGRAM_LEN) bytes always suffices; a datagram
+//! that does not fit a smaller buffer is dropped and counted in
+//! [`Stats::dropped_outgoing`], and the next one is tried.
+
+mod config;
+mod event;
+mod ratelimit;
+mod rng;
+mod search;
+mod serve;
+mod transactions;
+
+pub use config::{Config, Families, Mode, RateLimit};
+pub use event::{Event, QueryId, Stats};
+pub use transactions::TRANSACTION_ID_LEN;
+
+use crate::id::Id;
+use crate::krpc::{Body, Message, MessageKind};
+use crate::lookup::StoredToken;
+use crate::routing::{Family, Insert, Node, RoutingTable};
+use crate::time::Instant;
+use crate::token::Tokens;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use arrayvec::ArrayVec;
+use core::fmt;
+use core::net::SocketAddr;
+use core::time::Duration;
+use ratelimit::RateLimiter;
+use rng::Rng;
+use search::Search;
+use transactions::{Pending, Transactions};
+
+/// Longest transaction id echoed in answers; queries with longer ids are dropped and
+/// counted as bad datagrams.
+pub const MAX_ECHOED_TRANSACTION_ID: usize = 64;
+
+/// How often table maintenance runs (pinging questionable nodes, refreshing buckets).
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(1);
+
+/// A datagram to send: `buf[..len]` goes to `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination.
+    pub to: SocketAddr,
+    /// Bytes written at the start of the caller's buffer.
+    pub len: usize,
+}
+
+/// Why a command was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// [`Config::max_searches`] searches are already running.
+    TooManySearches,
+    /// The address's family is not enabled in [`Config::families`].
+    FamilyDisabled,
+    /// The transaction table is full.
+    TooManyTransactions,
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CommandError::TooManySearches => "too many searches running",
+            CommandError::FamilyDisabled => "address family not enabled",
+            CommandError::TooManyTransactions => "too many queries in flight",
+        })
+    }
+}
+
+impl core::error::Error for CommandError {}
+
+/// Why a query is in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A lookup step of a search.
+    Lookup { query: QueryId, family: Family },
+    /// A seed query of a search to an address whose id is unknown.
+    Seed { query: QueryId, family: Family },
+    /// An announce_peer after a lookup.
+    Announce { query: QueryId },
+    /// A ping: the caller's (with its query id), or table maintenance.
+    Ping { query: Option<QueryId> },
+}
+
+pub(crate) type Tid = ArrayVec<u8, MAX_ECHOED_TRANSACTION_ID>;
+
+/// A datagram waiting in structured form; encoded only in `poll_transmit`.
+#[derive(Clone, Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) to: SocketAddr,
+    pub(crate) tid: Tid,
+    pub(crate) body: OutBody,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum OutBody {
+    QueryPing,
+    QueryFindNode {
+        target: Id,
+    },
+    QueryGetPeers {
+        info_hash: Id,
+    },
+    QueryAnnounce {
+        info_hash: Id,
+        port: u16,
+        implied_port: bool,
+        token: StoredToken,
+    },
+    ReplyPing,
+    ReplyNodes {
+        target: Id,
+        v4: bool,
+        v6: bool,
+    },
+    ReplyPeers {
+        info_hash: Id,
+        v4: bool,
+        v6: bool,
+        noseed: bool,
+        scrape: bool,
+    },
+    ReplyAnnounced,
+    Error {
+        code: crate::krpc::ErrorCode,
+        message: &'static str,
+    },
+}
+
+/// The DHT node.
+pub struct Dht {
+    config: Config,
+    id: Id,
+    rng: Rng,
+    now: Instant,
+    table4: Option<RoutingTable>,
+    table6: Option<RoutingTable>,
+    tokens: Tokens,
+    transactions: Transactions<Purpose>,
+    searches: Vec<Search>,
+    finished: VecDeque<Search>,
+    outgoing: VecDeque<Outgoing>,
+    events: VecDeque<Event>,
+    stats: Stats,
+    rate: RateLimiter,
+    next_query_id: u64,
+    next_maintenance: Instant,
+    bootstrap_addrs: Vec<SocketAddr>,
+    next_bootstrap: Option<Instant>,
+    bootstrap_backoff: Duration,
+    expired: Vec<Pending<Purpose>>,
+}
+
+impl fmt::Debug for Dht {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dht")
+            .field("id", &self.id)
+            .field("now", &self.now)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dht {
+    /// A node with settings `config`, randomness from `seed` (32 bytes of good entropy,
+    /// given once), starting at `now`. Its id is derived from the seed.
+    pub fn new(config: Config, seed: [u8; 32], now: Instant) -> Self {
+        let id = Id::from_bytes(Rng::new(Rng::derive(&seed, b"node id")).bytes());
+        Self::with_id(config, seed, id, now)
+    }
+
+    /// Like [`Dht::new`] with a chosen node id (e.g. a BEP 42 id for a known external IP).
+    pub fn with_id(config: Config, seed: [u8; 32], id: Id, now: Instant) -> Self {
+        let table = |family| RoutingTable::new(id, family, config.routing);
+        let (table4, table6) = match config.families {
+            Families::V4 => (Some(table(Family::V4)), None),
+            Families::V6 => (None, Some(table(Family::V6))),
+            Families::Both => (Some(table(Family::V4)), Some(table(Family::V6))),
+        };
+        let rate_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"rate")).bytes());
+        Dht {
+            rate: RateLimiter::new(config.rate_limit, rate_key),
+            transactions: Transactions::new(config.max_transactions),
+            tokens: Tokens::new(Rng::derive(&seed, b"token")),
+            rng: Rng::new(Rng::derive(&seed, b"rng")),
+            config,
+            id,
+            now,
+            table4,
+            table6,
+            searches: Vec::new(),
+            finished: VecDeque::new(),
+            outgoing: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            next_query_id: 1,
+            next_maintenance: now + MAINTENANCE_EVERY,
+            bootstrap_addrs: Vec::new(),
+            next_bootstrap: None,
+            bootstrap_backoff: Duration::from_secs(15),
+            expired: Vec::new(),
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &Id {
+        &self.id
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The routing table of a family, if enabled.
+    pub fn table(&self, family: Family) -> Option<&RoutingTable> {
+        match family {
+            Family::V4 => self.table4.as_ref(),
+            Family::V6 => self.table6.as_ref(),
+        }
+    }
+
+    pub(crate) fn table_mut(&mut self, family: Family) -> Option<&mut RoutingTable> {
+        match family {
+            Family::V4 => self.table4.as_mut(),
+            Family::V6 => self.table6.as_mut(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats;
+        s.nodes_v4 = self.table4.as_ref().map_or(0, RoutingTable::len);
+        s.nodes_v6 = self.table6.as_ref().map_or(0, RoutingTable::len);
+        s.in_flight = self.transactions.len();
+        s
+    }
+
+    /// Entries in all routing tables.
+    pub fn node_count(&self) -> usize {
+        self.table4.as_ref().map_or(0, RoutingTable::len)
+            + self.table6.as_ref().map_or(0, RoutingTable::len)
+    }
+
+    /// Clamps `now` to never go backwards and runs timers already due.
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        let now = self.now;
+        if self.poll_timeout().is_some_and(|t| t <= now) {
+            self.run_timers(now);
+        }
+        now
+    }
+
+    fn new_query_id(&mut self) -> QueryId {
+        let id = QueryId(self.next_query_id);
+        self.next_query_id = self.next_query_id.saturating_add(1);
+        id
+    }
+
+    pub(crate) fn push_event(&mut self, event: Event) {
+        if self.events.len() >= self.config.max_events.max(1) {
+            self.events.pop_front();
+            self.stats.dropped_events = self.stats.dropped_events.saturating_add(1);
+        }
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn push_outgoing(&mut self, out: Outgoing) {
+        if self.outgoing.len() >= self.config.max_outgoing.max(1) {
+            self.outgoing.pop_front();
+            self.stats.dropped_outgoing = self.stats.dropped_outgoing.saturating_add(1);
+        }
+        self.outgoing.push_back(out);
+    }
+
+    /// Registers and queues a query. False if the transaction table is full.
+    pub(crate) fn send_query(
+        &mut self,
+        to: SocketAddr,
+        expect: Option<Id>,
+        body: OutBody,
+        purpose: Purpose,
+    ) -> bool {
+        let now = self.now;
+        let pending = Pending {
+            to,
+            expect,
+            sent: now,
+            deadline: now + self.config.query_timeout,
+            purpose,
+        };
+        let Some(tid) = self.transactions.insert(&mut self.rng, pending) else {
+            self.stats.transactions_full = self.stats.transactions_full.saturating_add(1);
+            return false;
+        };
+        let mut t = Tid::new();
+        let _ = t.try_extend_from_slice(&tid);
+        self.push_outgoing(Outgoing { to, tid: t, body });
+        true
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The earliest time [`Dht::handle_timeout`] has work to do, or `None` when idle.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = self.transactions.next_deadline();
+        let mut consider = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        for s in &self.searches {
+            consider(s.next_deadline());
+        }
+        if self.node_count() > 0 {
+            consider(Some(self.next_maintenance));
+        }
+        consider(self.next_bootstrap);
+        t
+    }
+
+    /// Runs the timers due at `now`: query timeouts, lookup soft timeouts, table
+    /// maintenance, re-bootstrap.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        self.run_timers(now);
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        let mut expired = core::mem::take(&mut self.expired);
+        self.transactions.expire(now, &mut expired);
+        for p in expired.drain(..) {
+            self.stats.timeouts = self.stats.timeouts.saturating_add(1);
+            self.on_failed(p, true);
+        }
+        self.expired = expired;
+        self.drive_all();
+        if now >= self.next_maintenance {
+            self.next_maintenance = now + MAINTENANCE_EVERY;
+            self.maintain(now);
+        }
+        if self.next_bootstrap.is_some_and(|t| t <= now) {
+            self.next_bootstrap = None;
+            if self.node_count() == 0 && !self.bootstrap_addrs.is_empty() {
+                let addrs = self.bootstrap_addrs.clone();
+                let _ = self.start_bootstrap(&addrs);
+            }
+        }
+    }
+
+    /// Keeps the tables fresh: pings the stalest questionable node, refreshes one quiet
+    /// bucket, and schedules a re-bootstrap when the tables have emptied.
+    fn maintain(&mut self, now: Instant) {
+        for family in [Family::V4, Family::V6] {
+            let Some(table) = self.table(family) else {
+                continue;
+            };
+            if let Some(node) = table.next_to_ping(now) {
+                if let Some(t) = self.table_mut(family) {
+                    t.on_ping_sent(now, &node.id);
+                }
+                self.send_query(
+                    node.addr,
+                    Some(node.id),
+                    OutBody::QueryPing,
+                    Purpose::Ping { query: None },
+                );
+            }
+            let refresh_running = self.searches.iter().any(|s| s.is_refresh());
+            let entropy = self.rng.bytes();
+            let Some(table) = self.table_mut(family) else {
+                continue;
+            };
+            let stale = if refresh_running || table.is_empty() {
+                None
+            } else {
+                table.buckets_to_refresh(now).next()
+            };
+            if let Some(bucket) = stale {
+                let target = table.refresh_target(bucket, entropy);
+                table.mark_refreshed(now, bucket);
+                let _ = self.start_search(search::Kind::Refresh, target, &[]);
+            }
+        }
+        if self.node_count() == 0
+            && !self.bootstrap_addrs.is_empty()
+            && self.next_bootstrap.is_none()
+            && !self.searches.iter().any(|s| s.is_bootstrap())
+        {
+            self.next_bootstrap = Some(now + self.bootstrap_backoff);
+            self.bootstrap_backoff = (self.bootstrap_backoff * 2).min(Duration::from_secs(300));
+        }
+    }
+
+    /// Handles one received datagram. Never panics; bad input is counted in
+    /// [`Dht::stats`].
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
+        let now = self.advance(now);
+        let from = SocketAddr::new(from.ip().to_canonical(), from.port());
+        self.stats.datagrams_in = self.stats.datagrams_in.saturating_add(1);
+        let msg = match Message::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.bad_datagrams = self.stats.bad_datagrams.saturating_add(1);
+                if e.message_kind() == Some(MessageKind::Query) {
+                    if let Some(t) = e.transaction_id() {
+                        self.reply_malformed(now, from, t);
+                    }
+                }
+                return;
+            }
+        };
+        match &msg.body {
+            Body::Query(q) => self.on_query(now, from, &msg, q),
+            Body::Response(r) => self.on_response(now, from, &msg, r),
+            Body::Error(_) => {
+                match self.transactions.take(msg.transaction_id, from) {
+                    // The node is alive but refused: the step failed, the node did not.
+                    Some(p) => self.on_failed(p, false),
+                    None => self.stats.unmatched = self.stats.unmatched.saturating_add(1),
+                }
+                self.drive_all();
+            }
+        }
+    }
+
+    /// A query failed: timed out (`timed_out`) or answered with an error.
+    fn on_failed(&mut self, p: Pending<Purpose>, timed_out: bool) {
+        let now = self.now;
+        if timed_out {
+            if let Some(id) = p.expect {
+                if let Some(t) = self.table_mut(Family::of(&p.to)) {
+                    t.on_failure(now, &id);
+                }
+            }
+        }
+        match p.purpose {
+            Purpose::Lookup { query, family } => {
+                if let Some(s) = self.search_mut(query) {
+                    s.on_failure(family, p.to, p.expect);
+                }
+            }
+            Purpose::Seed { query, .. } => {
+                if let Some(s) = self.search_mut(query) {
+                    s.seeds_pending = s.seeds_pending.saturating_sub(1);
+                }
+            }
+            Purpose::Announce { query } => {
+                if let Some(s) = self.search_mut(query) {
+                    s.announce_answered(false);
+                }
+            }
+            Purpose::Ping { query: Some(query) } => {
+                self.push_event(Event::PingTimeout { query, addr: p.to })
+            }
+            Purpose::Ping { query: None } => {}
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        msg: &Message<'_>,
+        r: &crate::krpc::Response<'_>,
+    ) {
+        let Some(p) = self.transactions.take(msg.transaction_id, from) else {
+            self.stats.unmatched = self.stats.unmatched.saturating_add(1);
+            return;
+        };
+        if p.expect.is_some_and(|e| e != r.id) {
+            // Someone else answers at that address: the expected node failed.
+            self.on_failed(p, true);
+            self.drive_all();
+            return;
+        }
+        let node = Node {
+            id: r.id,
+            addr: from,
+        };
+        let rtt = now.saturating_duration_since(p.sent);
+        if !msg.read_only {
+            self.learn(now, node, Some(rtt));
+        }
+        match p.purpose {
+            Purpose::Lookup { query, family } | Purpose::Seed { query, family } => {
+                let seed = matches!(p.purpose, Purpose::Seed { .. });
+                self.search_response(query, family, node, r, seed);
+            }
+            Purpose::Announce { query } => {
+                if let Some(s) = self.search_mut(query) {
+                    s.announce_answered(true);
+                }
+            }
+            Purpose::Ping { query: Some(query) } => {
+                self.push_event(Event::Pong { query, node, rtt })
+            }
+            Purpose::Ping { query: None } => {}
+        }
+        self.drive_all();
+    }
+
+    /// Offers a node that answered us to its routing table, acting on the decision.
+    fn learn(&mut self, now: Instant, node: Node, rtt: Option<Duration>) {
+        let family = Family::of(&node.addr);
+        let decision = match self.table_mut(family) {
+            Some(t) => t.on_response(now, node, rtt),
+            None => return,
+        };
+        if let Insert::PingFirst { questionable } = decision {
+            self.send_query(
+                questionable.addr,
+                Some(questionable.id),
+                OutBody::QueryPing,
+                Purpose::Ping { query: None },
+            );
+        }
+    }
+
+    /// Encodes the next waiting datagram into `buf`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let now = self.advance(now);
+        while let Some(out) = self.outgoing.pop_front() {
+            match self.encode(now, &out, buf) {
+                Some(len) => {
+                    self.stats.datagrams_out = self.stats.datagrams_out.saturating_add(1);
+                    return Some(Transmit { to: out.to, len });
+                }
+                None => self.stats.dropped_outgoing = self.stats.dropped_outgoing.saturating_add(1),
+            }
+        }
+        None
+    }
+
+    /// Pings `addr` (e.g. learned from a PORT message); if it answers, it is offered to
+    /// the routing table, and a [`Event::Pong`] or [`Event::PingTimeout`] follows.
+    pub fn ping(&mut self, now: Instant, addr: SocketAddr) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
+        if self.table(Family::of(&addr)).is_none() {
+            return Err(CommandError::FamilyDisabled);
+        }
+        let query = self.new_query_id();
+        if self.send_query(
+            addr,
+            None,
+            OutBody::QueryPing,
+            Purpose::Ping { query: Some(query) },
+        ) {
+            Ok(query)
+        } else {
+            Err(CommandError::TooManyTransactions)
+        }
+    }
+
+    /// Adds a node known only by address (a PORT message, a saved table): pings it and
+    /// inserts it if it answers.
+    pub fn add_node(&mut self, now: Instant, addr: SocketAddr) -> Result<QueryId, CommandError> {
+        self.ping(now, addr)
+    }
+
+    /// Joins the DHT through `addrs` (resolved by the caller): a lookup of our own id
+    /// seeded by them, then bucket refreshes. The addresses are remembered: if the tables
+    /// ever empty (a network loss), the node bootstraps again by itself, backing off up
+    /// to 5 minutes between attempts.
+    pub fn bootstrap(
+        &mut self,
+        now: Instant,
+        addrs: &[SocketAddr],
+    ) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        for a in addrs {
+            let a = SocketAddr::new(a.ip().to_canonical(), a.port());
+            if !self.bootstrap_addrs.contains(&a) && self.bootstrap_addrs.len() < 64 {
+                self.bootstrap_addrs.push(a);
+            }
+        }
+        let addrs = self.bootstrap_addrs.clone();
+        self.bootstrap_backoff = Duration::from_secs(15);
+        self.start_bootstrap(&addrs)
+    }
+
+    fn start_bootstrap(&mut self, addrs: &[SocketAddr]) -> Result<QueryId, CommandError> {
+        let id = self.id;
+        self.start_search(search::Kind::Bootstrap, id, addrs)
+    }
+
+    /// Looks up the nodes closest to `target`; ends with [`Event::LookupDone`].
+    pub fn find_node(&mut self, now: Instant, target: Id) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        self.start_search(search::Kind::FindNode, target, &[])
+    }
+
+    /// Looks up peers for `info_hash`: [`Event::Peer`] for each, then
+    /// [`Event::LookupDone`].
+    pub fn get_peers(&mut self, now: Instant, info_hash: Id) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        self.start_search(search::Kind::GetPeers, info_hash, &[])
+    }
+
+    /// Announces that we have `info_hash` on TCP `port` (`None`: the DHT port, with
+    /// `implied_port`): a get_peers lookup, then announce_peer to the closest nodes that
+    /// gave tokens; ends with [`Event::Announced`].
+    pub fn announce(
+        &mut self,
+        now: Instant,
+        info_hash: Id,
+        port: Option<u16>,
+    ) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        self.start_search(search::Kind::Announce { port }, info_hash, &[])
+    }
+
+    /// Stops a search; its queries in flight are forgotten.
+    pub fn cancel(&mut self, query: QueryId) {
+        self.searches.retain(|s| s.id != query);
+        self.transactions.retain(|p| match p.purpose {
+            Purpose::Lookup { query: q, .. }
+            | Purpose::Seed { query: q, .. }
+            | Purpose::Announce { query: q } => q != query,
+            Purpose::Ping { query: q } => q != Some(query),
+        });
+    }
+
+    /// A search's progress or result: running, or among the last
+    /// [`Config::max_finished`] finished ones.
+    pub fn query(&self, query: QueryId) -> Option<QueryInfo<'_>> {
+        self.searches
+            .iter()
+            .chain(self.finished.iter())
+            .find(|s| s.id == query)
+            .map(|search| QueryInfo { search })
+    }
+}
+
+/// A borrowed view of a search (see [`Dht::query`]).
+#[derive(Debug, Clone, Copy)]
+pub struct QueryInfo<'a> {
+    search: &'a Search,
+}
+
+impl<'a> QueryInfo<'a> {
+    /// The lookup target.
+    pub fn target(&self) -> Id {
+        self.search.target
+    }
+
+    /// Whether it has finished.
+    pub fn is_finished(&self) -> bool {
+        self.search.is_done()
+    }
+
+    /// The closest nodes that answered, closest first, with the token each gave.
+    pub fn closest(&self) -> impl Iterator<Item = (Node, Option<&'a [u8]>)> + 'a {
+        self.search.closest()
+    }
+}

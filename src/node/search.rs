@@ -1,0 +1,397 @@
+//! Searches: lookups started by commands (and by maintenance), driven by answers and
+//! timers, finished with an event.
+
+use super::{CommandError, Dht, Event, OutBody, Purpose, QueryId};
+use crate::id::Id;
+use crate::krpc::Response;
+use crate::lookup::{Lookup, LookupStats};
+use crate::routing::{Family, Liveness, LocalAddresses, Node, is_global};
+use crate::time::Instant;
+use alloc::collections::BTreeSet;
+use arrayvec::ArrayVec;
+use core::net::SocketAddr;
+
+/// Peers remembered per search to report each once.
+const MAX_PEERS_SEEN: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Bootstrap,
+    Refresh,
+    FindNode,
+    GetPeers,
+    Announce { port: Option<u16> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Lookup,
+    Announcing { pending: usize, accepted: usize },
+    Done,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Search {
+    pub(crate) id: QueryId,
+    kind: Kind,
+    pub(crate) target: Id,
+    started: Instant,
+    lookups: ArrayVec<(Family, Lookup), 2>,
+    pub(crate) seeds_pending: usize,
+    peers_seen: BTreeSet<SocketAddr>,
+    phase: Phase,
+}
+
+impl Search {
+    pub(crate) fn is_refresh(&self) -> bool {
+        self.kind == Kind::Refresh
+    }
+
+    pub(crate) fn is_bootstrap(&self) -> bool {
+        self.kind == Kind::Bootstrap
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        if self.phase != Phase::Lookup {
+            return None;
+        }
+        self.lookups
+            .iter()
+            .filter_map(|(_, l)| l.next_deadline())
+            .min()
+    }
+
+    pub(crate) fn on_failure(&mut self, family: Family, addr: SocketAddr, id: Option<Id>) {
+        if let (Some(id), Some((_, l))) = (id, self.lookups.iter_mut().find(|(f, _)| *f == family))
+        {
+            l.on_failure(&Node { id, addr });
+        }
+    }
+
+    pub(crate) fn announce_answered(&mut self, accepted: bool) {
+        if let Phase::Announcing {
+            pending,
+            accepted: n,
+        } = &mut self.phase
+        {
+            *pending = pending.saturating_sub(1);
+            if accepted {
+                *n += 1;
+            }
+        }
+    }
+
+    fn stats(&self) -> LookupStats {
+        let mut s = LookupStats::default();
+        for (_, l) in &self.lookups {
+            let x = l.stats();
+            s.queries += x.queries;
+            s.responses += x.responses;
+            s.failures += x.failures;
+            s.soft_timeouts += x.soft_timeouts;
+        }
+        s
+    }
+
+    pub(crate) fn closest(&self) -> impl Iterator<Item = (Node, Option<&[u8]>)> + '_ {
+        self.lookups.iter().flat_map(|(_, l)| l.closest_answered())
+    }
+
+    fn lookups_finished(&self) -> bool {
+        self.seeds_pending == 0 && self.lookups.iter().all(|(_, l)| l.is_finished())
+    }
+}
+
+impl Dht {
+    pub(crate) fn search_mut(&mut self, query: QueryId) -> Option<&mut Search> {
+        self.searches.iter_mut().find(|s| s.id == query)
+    }
+
+    /// Starts a search seeded from the routing tables and from `seeds` (addresses whose
+    /// ids are unknown: they get a find_node for the target outside the lookup, and their
+    /// answers seed it).
+    pub(crate) fn start_search(
+        &mut self,
+        kind: Kind,
+        target: Id,
+        seeds: &[SocketAddr],
+    ) -> Result<QueryId, CommandError> {
+        if self.searches.len() >= self.config.max_searches.max(1) {
+            return Err(CommandError::TooManySearches);
+        }
+        let id = self.new_query_id();
+        let now = self.now;
+        let mut search = Search {
+            id,
+            kind,
+            target,
+            started: now,
+            lookups: ArrayVec::new(),
+            seeds_pending: 0,
+            peers_seen: BTreeSet::new(),
+            phase: Phase::Lookup,
+        };
+        for family in [Family::V4, Family::V6] {
+            let Some(table) = self.table(family) else {
+                continue;
+            };
+            let mut lookup = Lookup::new(target, self.config.lookup, now);
+            let seeds = table.closest::<32>(&target, Liveness::NotBad, now);
+            lookup.add_candidates(seeds.iter().map(|e| e.node()));
+            let _ = search.lookups.try_push((family, lookup));
+        }
+        self.searches.push(search);
+        let body = match kind {
+            Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
+            _ => OutBody::QueryFindNode { target },
+        };
+        for addr in seeds {
+            let family = Family::of(addr);
+            if self.table(family).is_none() {
+                continue;
+            }
+            if self.send_query(
+                *addr,
+                None,
+                body.clone(),
+                Purpose::Seed { query: id, family },
+            ) {
+                if let Some(s) = self.search_mut(id) {
+                    s.seeds_pending += 1;
+                }
+            }
+        }
+        self.drive(id);
+        Ok(id)
+    }
+
+    /// Whether a node from a `nodes` list may be queried.
+    fn acceptable(&self, node: &Node) -> bool {
+        node.id != self.id
+            && node.addr.port() != 0
+            && (self.config.routing.local_addresses == LocalAddresses::Allow
+                || is_global(node.addr.ip()))
+    }
+
+    pub(crate) fn search_response(
+        &mut self,
+        query: QueryId,
+        family: Family,
+        from: Node,
+        r: &Response<'_>,
+        seed: bool,
+    ) {
+        let mut closer: ArrayVec<Node, 16> = ArrayVec::new();
+        match family {
+            Family::V4 => {
+                for n in r.nodes.iter().flat_map(|l| l.iter()) {
+                    let node = Node {
+                        id: n.id,
+                        addr: SocketAddr::V4(n.addr),
+                    };
+                    if self.acceptable(&node) && closer.try_push(node).is_err() {
+                        break;
+                    }
+                }
+            }
+            Family::V6 => {
+                for n in r.nodes6.iter().flat_map(|l| l.iter()) {
+                    let node = Node {
+                        id: n.id,
+                        addr: SocketAddr::V6(n.addr),
+                    };
+                    if self.acceptable(&node) && closer.try_push(node).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let now = self.now;
+        let mut peers: ArrayVec<SocketAddr, 128> = ArrayVec::new();
+        let Some(s) = self.search_mut(query) else {
+            return;
+        };
+        let reports_peers = matches!(s.kind, Kind::GetPeers | Kind::Announce { .. });
+        if let Some(values) = r.values.filter(|_| reports_peers) {
+            for peer in values.iter() {
+                if s.peers_seen.len() < MAX_PEERS_SEEN
+                    && s.peers_seen.insert(peer)
+                    && peers.try_push(peer).is_err()
+                {
+                    break;
+                }
+            }
+        }
+        let info_hash = s.target;
+        if let Some((_, lookup)) = s.lookups.iter_mut().find(|(f, _)| *f == family) {
+            if seed {
+                s.seeds_pending = s.seeds_pending.saturating_sub(1);
+                lookup.add_candidates(closer);
+            } else {
+                lookup.on_response(now, &from, closer, r.token);
+            }
+        } else if seed {
+            s.seeds_pending = s.seeds_pending.saturating_sub(1);
+        }
+        for peer in peers {
+            self.push_event(Event::Peer {
+                query,
+                info_hash,
+                peer,
+            });
+        }
+    }
+
+    /// Sends what every running search wants sent and finishes those that are done.
+    pub(crate) fn drive_all(&mut self) {
+        let ids: ArrayVec<QueryId, 64> = self.searches.iter().map(|s| s.id).take(64).collect();
+        for id in ids {
+            self.drive(id);
+        }
+    }
+
+    fn drive(&mut self, id: QueryId) {
+        let now = self.now;
+        loop {
+            let Some(s) = self.search_mut(id) else {
+                return;
+            };
+            if s.phase != Phase::Lookup {
+                break;
+            }
+            let mut next = None;
+            for (family, l) in s.lookups.iter_mut() {
+                if let Some(node) = l.next_query(now) {
+                    next = Some((*family, node));
+                    break;
+                }
+            }
+            let kind = s.kind;
+            let target = s.target;
+            let Some((family, node)) = next else {
+                break;
+            };
+            let body = match kind {
+                Kind::GetPeers | Kind::Announce { .. } => {
+                    OutBody::QueryGetPeers { info_hash: target }
+                }
+                _ => OutBody::QueryFindNode { target },
+            };
+            if !self.send_query(
+                node.addr,
+                Some(node.id),
+                body,
+                Purpose::Lookup { query: id, family },
+            ) {
+                if let Some(s) = self.search_mut(id) {
+                    s.on_failure(family, node.addr, Some(node.id));
+                }
+                break;
+            }
+        }
+        self.maybe_finish(id);
+    }
+
+    fn maybe_finish(&mut self, id: QueryId) {
+        let now = self.now;
+        let Some(index) = self.searches.iter().position(|s| s.id == id) else {
+            return;
+        };
+        let Some(s) = self.searches.get(index) else {
+            return;
+        };
+        match s.phase {
+            Phase::Lookup if s.lookups_finished() => {
+                if let Kind::Announce { port } = s.kind {
+                    let targets: ArrayVec<(Node, crate::lookup::StoredToken), 16> = s
+                        .closest()
+                        .filter_map(|(n, t)| Some((n, crate::lookup::StoredToken::from_slice(t?))))
+                        .take(16)
+                        .collect();
+                    let info_hash = s.target;
+                    let mut pending = 0;
+                    for (node, token) in targets {
+                        let body = OutBody::QueryAnnounce {
+                            info_hash,
+                            port: port.unwrap_or(0),
+                            implied_port: port.is_none(),
+                            token,
+                        };
+                        if self.send_query(
+                            node.addr,
+                            Some(node.id),
+                            body,
+                            Purpose::Announce { query: id },
+                        ) {
+                            pending += 1;
+                        }
+                    }
+                    if let Some(s) = self.searches.get_mut(index) {
+                        s.phase = Phase::Announcing {
+                            pending,
+                            accepted: 0,
+                        };
+                    }
+                    self.maybe_finish(id);
+                } else {
+                    self.finish(index, now);
+                }
+            }
+            Phase::Announcing { pending: 0, .. } => self.finish(index, now),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, index: usize, now: Instant) {
+        if index >= self.searches.len() {
+            return;
+        }
+        let mut s = self.searches.swap_remove(index);
+        let elapsed = now.saturating_duration_since(s.started);
+        let stats = s.stats();
+        let event = match (s.kind, s.phase) {
+            (Kind::Bootstrap, _) => {
+                if self.node_count() > 0 {
+                    Some(Event::Bootstrapped {
+                        nodes: self.node_count(),
+                    })
+                } else {
+                    None
+                }
+            }
+            (Kind::Refresh, _) => None,
+            (Kind::FindNode | Kind::GetPeers, _) => Some(Event::LookupDone {
+                query: s.id,
+                target: s.target,
+                stats,
+                elapsed,
+            }),
+            (Kind::Announce { .. }, Phase::Announcing { accepted, .. }) => Some(Event::Announced {
+                query: s.id,
+                info_hash: s.target,
+                accepted,
+                stats,
+                elapsed,
+            }),
+            (Kind::Announce { .. }, _) => None,
+        };
+        s.phase = Phase::Done;
+        s.peers_seen = BTreeSet::new();
+        if let Some(e) = event {
+            self.push_event(e);
+        }
+        if matches!(
+            s.kind,
+            Kind::FindNode | Kind::GetPeers | Kind::Announce { .. }
+        ) {
+            if self.finished.len() >= self.config.max_finished.max(1) {
+                self.finished.pop_front();
+            }
+            self.finished.push_back(s);
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Several `Dht`s wired together in memory (a minimal loop; the simulator is its own
+//! module): serving, bootstrapping, lookups and the node's defences.
+
+use btdht::Id;
+use btdht::krpc::{Body, ErrorCode, Message};
+use btdht::node::{Config, Dht, Event, Mode};
+use btdht::routing::{Family, LocalAddresses};
+use btdht::time::Instant;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.routing.local_addresses = LocalAddresses::Allow;
+    c
+}
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([127, 0, (i >> 8) as u8, (i & 0xff) as u8 + 1], 6881))
+}
+
+struct Net {
+    nodes: Vec<(SocketAddr, Dht)>,
+    now: Instant,
+    events: Vec<Vec<Event>>,
+    wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+}
+
+impl Net {
+    fn new(n: usize, cfg: impl Fn(usize) -> Config) -> Net {
+        let now = Instant::from_millis(1_000_000);
+        let nodes = (0..n)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+                (addr(i), Dht::new(cfg(i), seed, now))
+            })
+            .collect();
+        Net {
+            nodes,
+            now,
+            events: vec![Vec::new(); n],
+            wire: VecDeque::new(),
+        }
+    }
+
+    fn index(&self, a: SocketAddr) -> Option<usize> {
+        self.nodes.iter().position(|(x, _)| *x == a)
+    }
+
+    /// Moves datagrams until the network is quiet, advancing time by 10 ms per round
+    /// (and to the next timer when quiet), for at most `duration`.
+    fn run(&mut self, duration: Duration) {
+        let end = self.now + duration;
+        let mut buf = [0u8; 1500];
+        while self.now < end {
+            for (from, dht) in &mut self.nodes {
+                while let Some(t) = dht.poll_transmit(self.now, &mut buf) {
+                    self.wire.push_back((*from, t.to, buf[..t.len].to_vec()));
+                }
+            }
+            let delivered = !self.wire.is_empty();
+            while let Some((from, to, bytes)) = self.wire.pop_front() {
+                if let Some(i) = self.index(to) {
+                    self.nodes[i].1.handle_datagram(self.now, from, &bytes);
+                }
+            }
+            for (i, (_, dht)) in self.nodes.iter_mut().enumerate() {
+                while let Some(e) = dht.poll_event() {
+                    self.events[i].push(e);
+                }
+            }
+            let next = if delivered {
+                self.now + Duration::from_millis(10)
+            } else {
+                let t = self
+                    .nodes
+                    .iter()
+                    .filter_map(|(_, d)| d.poll_timeout())
+                    .min();
+                t.unwrap_or(end)
+                    .max(self.now + Duration::from_millis(1))
+                    .min(end)
+            };
+            self.now = next;
+            for (_, dht) in &mut self.nodes {
+                dht.handle_timeout(self.now);
+            }
+        }
+    }
+
+    fn dht(&mut self, i: usize) -> &mut Dht {
+        &mut self.nodes[i].1
+    }
+}
+
+/// Sends `bytes` to `dht` from `from` and returns its answers (responses and errors;
+/// the ping it may send to verify an unknown querier is left out).
+fn ask(dht: &mut Dht, now: Instant, from: SocketAddr, bytes: &[u8]) -> Vec<Vec<u8>> {
+    dht.handle_datagram(now, from, bytes);
+    let mut buf = [0u8; 1500];
+    let mut out = Vec::new();
+    while let Some(t) = dht.poll_transmit(now, &mut buf) {
+        assert_eq!(t.to, from);
+        let is_query = matches!(Message::decode(&buf[..t.len]).unwrap().body, Body::Query(_));
+        if !is_query {
+            out.push(buf[..t.len].to_vec());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_ping_is_answered_and_the_answerer_enters_the_table() {
+    let mut net = Net::new(2, |_| config());
+    let now = net.now;
+    let q = net.dht(0).ping(now, addr(1)).unwrap();
+    net.run(Duration::from_millis(100));
+    assert!(
+        net.events[0]
+            .iter()
+            .any(|e| matches!(e, Event::Pong { query, .. } if *query == q))
+    );
+    assert_eq!(net.dht(0).node_count(), 1);
+    // Node 1 verified its unknown querier with a ping of its own before adding it.
+    assert_eq!(net.dht(1).node_count(), 1);
+}
+
+#[test]
+fn a_querier_that_does_not_answer_our_ping_never_enters_the_table() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let ping = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
+    assert_eq!(
+        ask(&mut dht, Instant::from_millis(1), addr(5), ping).len(),
+        1
+    );
+    dht.handle_timeout(Instant::from_millis(60_000));
+    assert_eq!(dht.node_count(), 0);
+    assert_eq!(dht.stats().timeouts, 1, "the verification ping timed out");
+}
+
+#[test]
+fn fifty_nodes_bootstrap_off_one_and_find_each_other() {
+    let mut net = Net::new(50, |_| config());
+    let now = net.now;
+    for i in 1..50 {
+        net.dht(i).bootstrap(now, &[addr(0)]).unwrap();
+        net.run(Duration::from_millis(200));
+    }
+    net.run(Duration::from_secs(30));
+    for i in 1..50 {
+        assert!(
+            net.events[i]
+                .iter()
+                .any(|e| matches!(e, Event::Bootstrapped { .. })),
+            "node {i} bootstrapped"
+        );
+        assert!(
+            net.dht(i).node_count() >= 8,
+            "node {i} knows {} nodes",
+            net.dht(i).node_count()
+        );
+    }
+    // A lookup from a fresh corner finds the node closest to the target.
+    let target = *net.nodes[17].1.id();
+    let now = net.now;
+    let q = net.dht(33).find_node(now, target).unwrap();
+    net.run(Duration::from_secs(10));
+    assert!(
+        net.events[33]
+            .iter()
+            .any(|e| matches!(e, Event::LookupDone { query, .. } if *query == q))
+    );
+    let info = net.dht(33).query(q).unwrap();
+    assert_eq!(info.closest().next().unwrap().0.id, target);
+}
+
+#[test]
+fn an_announce_with_a_bad_token_gets_error_203() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let from = addr(9);
+    let q = b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:token4:nopee1:q13:announce_peer1:t2:xx1:y1:qe";
+    let out = ask(&mut dht, Instant::from_millis(1), from, q);
+    let m = Message::decode(&out[0]).unwrap();
+    assert_eq!(m.transaction_id, b"xx");
+    assert!(matches!(m.body, Body::Error(e) if e.code == ErrorCode::Protocol));
+}
+
+#[test]
+fn a_token_from_get_peers_is_accepted_by_announce() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let from = addr(9);
+    let gp = b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:g11:y1:qe";
+    let out = ask(&mut dht, Instant::from_millis(1), from, gp);
+    let m = Message::decode(&out[0]).unwrap();
+    let Body::Response(r) = m.body else {
+        panic!("{m:?}")
+    };
+    let token = r.token.unwrap().to_vec();
+    let mut ann = b"d1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz1234564:porti0e5:token".to_vec();
+    ann.extend(format!("{}:", token.len()).as_bytes());
+    ann.extend(&token);
+    ann.extend(b"e1:q13:announce_peer1:t2:a11:y1:qe");
+    let out = ask(&mut dht, Instant::from_millis(2), from, &ann);
+    let m = Message::decode(&out[0]).unwrap();
+    assert!(matches!(m.body, Body::Response(_)), "{m:?}");
+    assert_eq!(
+        m.ip,
+        Some(from),
+        "responses carry the requester's address (BEP 42)"
+    );
+}
+
+#[test]
+fn an_unknown_method_gets_error_204_and_a_malformed_query_203() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let out = ask(
+        &mut dht,
+        Instant::from_millis(1),
+        addr(3),
+        b"d1:ad2:id20:abcdefghij0123456789e1:q4:vote1:t2:zz1:y1:qe",
+    );
+    let m = Message::decode(&out[0]).unwrap();
+    assert!(matches!(m.body, Body::Error(e) if e.code == ErrorCode::MethodUnknown));
+    let out = ask(
+        &mut dht,
+        Instant::from_millis(1),
+        addr(3),
+        b"d1:ad2:id3:abce1:q4:ping1:t2:zz1:y1:qe",
+    );
+    let m = Message::decode(&out[0]).unwrap();
+    assert_eq!(m.transaction_id, b"zz");
+    assert!(matches!(m.body, Body::Error(e) if e.code == ErrorCode::Protocol));
+    // Responses and errors are never answered.
+    assert!(
+        ask(
+            &mut dht,
+            Instant::from_millis(1),
+            addr(3),
+            b"d1:rd2:id20:abcdefghij0123456789e1:t2:zz1:y1:re"
+        )
+        .is_empty()
+    );
+    assert!(
+        ask(
+            &mut dht,
+            Instant::from_millis(1),
+            addr(3),
+            b"d1:eli201e3:bade1:t2:zz1:y1:ee"
+        )
+        .is_empty()
+    );
+    assert!(ask(&mut dht, Instant::from_millis(1), addr(3), b"garbage").is_empty());
+}
+
+#[test]
+fn every_transaction_id_length_is_echoed() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    for len in [1usize, 2, 4, 6, 20] {
+        let t = vec![b'q'; len];
+        let mut q = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t".to_vec();
+        q.extend(format!("{len}:").as_bytes());
+        q.extend(&t);
+        q.extend(b"1:y1:qe");
+        let out = ask(&mut dht, Instant::from_millis(1), addr(len), &q);
+        let m = Message::decode(&out[0]).unwrap();
+        assert_eq!(m.transaction_id, &t[..], "length {len}");
+    }
+}
+
+#[test]
+fn a_response_from_another_port_is_ignored() {
+    let mut net = Net::new(2, |_| config());
+    let now = net.now;
+    net.dht(0).ping(now, addr(1)).unwrap();
+    let mut buf = [0u8; 1500];
+    let t = net.dht(0).poll_transmit(now, &mut buf).unwrap();
+    let query = Message::decode(&buf[..t.len]).unwrap();
+    let mut reply = b"d1:rd2:id20:abcdefghij0123456789e1:t4:".to_vec();
+    reply.extend(query.transaction_id);
+    reply.extend(b"1:y1:re");
+    let mut wrong = addr(1);
+    wrong.set_port(9999);
+    net.dht(0).handle_datagram(now, wrong, &reply);
+    assert_eq!(net.dht(0).node_count(), 0);
+    assert_eq!(net.dht(0).stats().unmatched, 1);
+    net.dht(0).handle_datagram(now, addr(1), &reply);
+    assert_eq!(
+        net.dht(0).node_count(),
+        1,
+        "the same answer from the right address counts"
+    );
+}
+
+#[test]
+fn a_read_only_node_answers_nothing_and_never_enters_a_table() {
+    let mut net = Net::new(2, |i| {
+        let mut c = config();
+        if i == 1 {
+            c.mode = Mode::ReadOnly;
+        }
+        c
+    });
+    let now = net.now;
+    net.dht(1).ping(now, addr(0)).unwrap();
+    net.dht(0).ping(now, addr(1)).unwrap();
+    net.run(Duration::from_secs(10));
+    assert_eq!(
+        net.dht(0).node_count(),
+        0,
+        "the read-only node is not added"
+    );
+    assert_eq!(
+        net.dht(1).node_count(),
+        1,
+        "the read-only node still learns"
+    );
+    assert!(
+        net.events[0]
+            .iter()
+            .any(|e| matches!(e, Event::PingTimeout { .. }))
+    );
+    assert!(net.dht(1).stats().ignored_read_only >= 1);
+}
+
+#[test]
+fn a_flooding_source_is_rate_limited() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let ping = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
+    let answered: usize = (0..200)
+        .map(|_| ask(&mut dht, Instant::from_millis(5), addr(1), ping).len())
+        .sum();
+    assert_eq!(answered, 40, "the burst, then nothing");
+    assert_eq!(dht.stats().rate_limited, 160);
+    assert_eq!(
+        ask(&mut dht, Instant::from_millis(5), addr(2), ping).len(),
+        1,
+        "others unaffected"
+    );
+}
+
+#[test]
+fn time_going_backwards_is_clamped() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(10_000));
+    dht.ping(Instant::from_millis(10_000), addr(1)).unwrap();
+    dht.handle_timeout(Instant::from_millis(0));
+    assert!(dht.poll_timeout().unwrap() >= Instant::from_millis(10_000));
+    dht.handle_timeout(Instant::from_millis(20_000));
+    assert_eq!(dht.stats().timeouts, 1);
+    let _ = Family::V4;
+    let _ = Id::default();
+}
