@@ -440,3 +440,57 @@ proptest! {
         }
     }
 }
+
+/// Secure nodes (BEP 42 ids for their address) whose ids start with bit 1, i.e. fall in
+/// bucket 0 seen from OWN.
+fn secure_far_nodes(n: usize, skip: u32) -> Vec<Node> {
+    (skip..)
+        .map(|i| {
+            let a = addr(i);
+            let mut entropy = [0x11u8; 20];
+            entropy[19] = i as u8;
+            Node {
+                id: Id::secure(a.ip(), entropy),
+                addr: a,
+            }
+        })
+        .filter(|n| n.id.bit(0))
+        .take(n)
+        .collect()
+}
+
+#[test]
+fn an_insecure_id_never_displaces_a_secure_entry() {
+    let mut tbl = table();
+    for i in 0..8 {
+        tbl.on_response(t(0), node(id_at(100, i), 1000 + u32::from(i)), None);
+    }
+    let secure = secure_far_nodes(8, 0);
+    for n in &secure {
+        assert_eq!(tbl.on_response(t(0), *n, None), Insert::Added);
+    }
+    // All questionable now; an insecure newcomer gets no ping of a secure entry.
+    let later = t(20 * MIN);
+    let insecure = node(id_at(0, 77), 5000);
+    assert!(!insecure.id.is_secure_for(insecure.addr.ip()));
+    assert_eq!(tbl.on_response(later, insecure, None), Insert::Cached);
+    // A secure newcomer does.
+    let newcomer = secure_far_nodes(1, 9000)[0];
+    assert!(matches!(
+        tbl.on_response(later, newcomer, None),
+        Insert::PingFirst { .. }
+    ));
+}
+
+#[test]
+fn requiring_secure_ids_refuses_insecure_ones() {
+    let mut cfg = Config::default();
+    cfg.secure_ids = btdht::routing::SecureIds::Require;
+    let mut tbl = RoutingTable::new(OWN, Family::V4, cfg);
+    assert_eq!(
+        tbl.on_response(t(0), node(id_at(0, 1), 1), None),
+        Insert::Rejected(Rejection::InsecureId)
+    );
+    let secure = secure_far_nodes(1, 0)[0];
+    assert_eq!(tbl.on_response(t(0), secure, None), Insert::Added);
+}

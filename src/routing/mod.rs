@@ -289,12 +289,11 @@ fn distance_key(a: &Id, b: &Id) -> (u128, u32) {
     (hi, lo)
 }
 
-// TEMPORARY shim until id.rs has BEP 42.
-fn bep42_security(_id: &Id, ip: IpAddr) -> IdSecurity {
-    if is_global(ip) {
-        IdSecurity::Secure
-    } else {
-        IdSecurity::Exempt
+fn bep42_security(id: &Id, ip: IpAddr) -> IdSecurity {
+    match id.check_secure(ip) {
+        crate::id::SecureIdCheck::Secure => IdSecurity::Secure,
+        crate::id::SecureIdCheck::Exempt => IdSecurity::Exempt,
+        crate::id::SecureIdCheck::Insecure => IdSecurity::Insecure,
     }
 }
 
