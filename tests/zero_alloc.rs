@@ -1,0 +1,96 @@
+//! `Message::decode` makes zero heap allocations on the standard benchmark inputs,
+//! counted by a global allocator that tracks the calling thread only.
+
+#[path = "../benches/inputs.rs"]
+mod inputs;
+
+use btdht::krpc::{Body, Message};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let r = f();
+    (r, ALLOCATIONS.with(Cell::get) - before)
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let (v, n) = allocations_during(|| vec![1u8; 10]);
+    assert_eq!(v.len(), 10);
+    assert_eq!(
+        n, 1,
+        "the counting allocator must count, or the other tests prove nothing"
+    );
+}
+
+#[test]
+fn decoding_each_standard_krpc_input_allocates_nothing() {
+    for (name, bytes) in [
+        ("ping_query", inputs::ping_query()),
+        ("find_node_response", inputs::find_node_response()),
+        ("get_peers_response", inputs::get_peers_response()),
+    ] {
+        let (msg, n) = allocations_during(|| Message::decode(&bytes));
+        let msg = msg.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(n, 0, "{name}: Message::decode allocated {n} times");
+        // Walking the lazy lists allocates nothing either.
+        let (count, n) = allocations_during(|| match &msg.body {
+            Body::Response(r) => {
+                r.nodes.map_or(0, |l| l.iter().count()) + r.values.map_or(0, |v| v.iter().count())
+            }
+            _ => 0,
+        });
+        assert_eq!(n, 0, "{name}: iterating allocated");
+        if name == "get_peers_response" {
+            assert!(count >= 50, "{name}: {count} entries");
+        }
+    }
+}
+
+#[test]
+fn encoding_into_a_caller_buffer_allocates_nothing() {
+    let bytes = inputs::get_peers_response();
+    let msg = Message::decode(&bytes).unwrap();
+    let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+    let (written, n) = allocations_during(|| msg.encode(&mut buf));
+    assert_eq!(written, Ok(bytes.len()));
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn malformed_input_is_rejected_without_allocating() {
+    let mut bytes = inputs::find_node_response();
+    let last = bytes.len() - 1;
+    bytes.truncate(last);
+    let (r, n) = allocations_during(|| Message::decode(&bytes).is_err());
+    assert!(r);
+    assert_eq!(n, 0);
+}
