@@ -70,7 +70,7 @@ pub struct Config {
     pub max_finished: usize,
     /// Datagrams waiting for `poll_transmit` (default 256; oldest dropped and counted).
     pub max_outgoing: usize,
-    /// Events waiting for `poll_event` (default 1024; oldest dropped and counted).
+    /// Events waiting for `poll_event` (default 512; oldest dropped and counted).
     pub max_events: usize,
     /// Incoming query rate limit.
     pub rate_limit: RateLimit,
@@ -93,7 +93,7 @@ impl Default for Config {
             max_searches: 32,
             max_finished: 32,
             max_outgoing: 256,
-            max_events: 1024,
+            max_events: 512,
             rate_limit: RateLimit::default(),
             version: Some(*b"BD\x00\x01"),
             max_values: 50,

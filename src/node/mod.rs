@@ -183,6 +183,8 @@ pub struct Dht {
     next_bootstrap: Option<Instant>,
     bootstrap_backoff: Duration,
     expired: Vec<Pending<Purpose>>,
+    /// No timer is due before this (a lower bound, so checking it costs nothing).
+    timer_hint: Instant,
 }
 
 impl fmt::Debug for Dht {
@@ -212,6 +214,8 @@ impl Dht {
             Families::Both => (Some(table(Family::V4)), Some(table(Family::V6))),
         };
         let rate_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"rate")).bytes());
+        let outgoing_cap = config.max_outgoing.clamp(1, 4096);
+        let events_cap = config.max_events.clamp(1, 4096);
         Dht {
             rate: RateLimiter::new(config.rate_limit, rate_key),
             transactions: Transactions::new(config.max_transactions),
@@ -224,8 +228,10 @@ impl Dht {
             table6,
             searches: Vec::new(),
             finished: VecDeque::new(),
-            outgoing: VecDeque::new(),
-            events: VecDeque::new(),
+            // Queues are allocated once at their caps: memory is fixed by `Config`, and
+            // answering a query never allocates.
+            outgoing: VecDeque::with_capacity(outgoing_cap),
+            events: VecDeque::with_capacity(events_cap),
             stats: Stats::default(),
             next_query_id: 1,
             next_maintenance: now + MAINTENANCE_EVERY,
@@ -233,6 +239,7 @@ impl Dht {
             next_bootstrap: None,
             bootstrap_backoff: Duration::from_secs(15),
             expired: Vec::new(),
+            timer_hint: now,
         }
     }
 
@@ -280,7 +287,7 @@ impl Dht {
     fn advance(&mut self, now: Instant) -> Instant {
         self.now = self.now.max(now);
         let now = self.now;
-        if self.poll_timeout().is_some_and(|t| t <= now) {
+        if now >= self.timer_hint {
             self.run_timers(now);
         }
         now
@@ -324,6 +331,12 @@ impl Dht {
             deadline: now + self.config.query_timeout,
             purpose,
         };
+        let soonest = now
+            + self
+                .config
+                .query_timeout
+                .min(self.config.lookup.soft_timeout);
+        self.timer_hint = self.timer_hint.min(soonest);
         let Some(tid) = self.transactions.insert(&mut self.rng, pending) else {
             self.stats.transactions_full = self.stats.transactions_full.saturating_add(1);
             return false;
@@ -385,6 +398,7 @@ impl Dht {
                 let _ = self.start_bootstrap(&addrs);
             }
         }
+        self.timer_hint = self.poll_timeout().unwrap_or(Instant::MAX);
     }
 
     /// Keeps the tables fresh: pings the stalest questionable node, refreshes one quiet
@@ -546,6 +560,8 @@ impl Dht {
             Some(t) => t.on_response(now, node, rtt),
             None => return,
         };
+        // A table that was empty now needs maintenance.
+        self.timer_hint = self.timer_hint.min(self.next_maintenance);
         if let Insert::PingFirst { questionable } = decision {
             self.send_query(
                 questionable.addr,

@@ -1,0 +1,85 @@
+//! Answering ping, find_node and get_peers allocates nothing: decode, token, closest
+//! nodes and encoding into the caller's buffer, counted by a per-thread allocator.
+
+#[path = "../benches/populated.rs"]
+mod populated;
+
+use btdht::time::Instant;
+use populated::populated;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::SocketAddr;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn count<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let r = f();
+    (r, ALLOCATIONS.with(Cell::get) - before)
+}
+
+#[test]
+fn answering_ping_find_node_and_get_peers_allocates_nothing() {
+    let mut dht = populated();
+    let known = dht
+        .table(btdht::routing::Family::V4)
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap()
+        .node();
+    let from = known.addr;
+    let with_id = |template: &[u8]| {
+        let mut q = template.to_vec();
+        let at = q
+            .windows(20)
+            .position(|w| w == b"abcdefghij0123456789")
+            .unwrap();
+        q[at..at + 20].copy_from_slice(known.id.as_bytes());
+        q
+    };
+    let queries = [
+        with_id(b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"),
+        with_id(b"d1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz123456e1:q9:find_node1:t2:aa1:y1:qe"),
+        with_id(b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:aa1:y1:qe"),
+    ];
+    let mut buf = [0u8; 1500];
+    let now = Instant::from_millis(3);
+    // The querier is known to the table, so no verification ping is queued.
+    for q in &queries {
+        let ((), n) = count(|| dht.handle_datagram(now, from, q));
+        assert_eq!(n, 0, "handling {}", String::from_utf8_lossy(q));
+        let (t, n) = count(|| dht.poll_transmit(now, &mut buf));
+        let t = t.expect("an answer");
+        assert_eq!(n, 0, "answering {}", String::from_utf8_lossy(q));
+        assert!(matches!(
+            btdht::krpc::Message::decode(&buf[..t.len]).unwrap().body,
+            btdht::krpc::Body::Response(_)
+        ));
+    }
+}
