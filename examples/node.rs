@@ -1,0 +1,272 @@
+//! A complete DHT node over `std::net::UdpSocket`, no async runtime.
+//!
+//! ```text
+//! cargo run --release --example node -- --bind 127.0.0.1:7001 --bootstrap 127.0.0.1:7000 \
+//!     --allow-local --seconds 20 --get-peers <40 hex digits> --announce <40 hex digits>:6881
+//! ```
+//!
+//! Flags: `--bind ADDR` (default 0.0.0.0:6881), `--bootstrap ADDR` (repeatable; default
+//! the public routers), `--allow-local`, `--read-only`, `--seconds N` (default: run
+//! forever), `--get-peers HEX` and `--announce HEX[:PORT]` (repeatable; run after
+//! bootstrap).
+//!
+//! One line per event on stdout, first word the kind: `listening ADDR ID`,
+//! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
+//! `announced HEX ACCEPTED`, and `stats ...` at exit. Exit code 0 when every requested
+//! lookup completed.
+
+use btdht::Id;
+use btdht::node::{Config, Dht, Event, Mode, QueryId};
+use btdht::routing::LocalAddresses;
+use btdht::time::Instant;
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const ROUTERS: [&str; 4] = [
+    "router.bittorrent.com:6881",
+    "router.utorrent.com:6881",
+    "dht.transmissionbt.com:6881",
+    "dht.libtorrent.org:25401",
+];
+
+enum Command {
+    GetPeers(Id),
+    Announce(Id, Option<u16>),
+}
+
+struct Args {
+    bind: SocketAddr,
+    bootstrap: Vec<String>,
+    allow_local: bool,
+    read_only: bool,
+    seconds: Option<u64>,
+    commands: Vec<Command>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        bind: "0.0.0.0:6881".parse().map_err(|e| format!("{e}"))?,
+        bootstrap: Vec::new(),
+        allow_local: false,
+        read_only: false,
+        seconds: None,
+        commands: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--bind" => args.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
+            "--bootstrap" => args.bootstrap.push(value()?),
+            "--allow-local" => args.allow_local = true,
+            "--read-only" => args.read_only = true,
+            "--seconds" => {
+                args.seconds = Some(value()?.parse().map_err(|e| format!("--seconds: {e}"))?)
+            }
+            "--get-peers" => args.commands.push(Command::GetPeers(
+                value()?.parse().map_err(|e| format!("--get-peers: {e}"))?,
+            )),
+            "--announce" => {
+                let v = value()?;
+                let (hex, port) = match v.split_once(':') {
+                    Some((h, p)) => (
+                        h.to_owned(),
+                        Some(p.parse().map_err(|e| format!("--announce port: {e}"))?),
+                    ),
+                    None => (v, None),
+                };
+                args.commands.push(Command::Announce(
+                    hex.parse().map_err(|e| format!("--announce: {e}"))?,
+                    port,
+                ));
+            }
+            "--help" | "-h" => return Err(String::new()),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+/// 32 bytes of entropy from the OS, for the node's seed.
+fn seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        if f.read_exact(&mut seed).is_ok() {
+            return seed;
+        }
+    }
+    // Fallback: std's per-process random hasher keys, mixed with the time.
+    use std::hash::{BuildHasher, Hasher};
+    for chunk in seed.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        chunk.copy_from_slice(&h.finish().to_be_bytes());
+    }
+    seed
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("error: {e}");
+            }
+            eprintln!(
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--read-only] [--seconds N] [--get-peers HEX]... [--announce HEX[:PORT]]..."
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let socket = match UdpSocket::bind(args.bind) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: bind {}: {e}", args.bind);
+            return ExitCode::from(1);
+        }
+    };
+    let local = socket.local_addr().unwrap_or(args.bind);
+    let names: Vec<String> = if args.bootstrap.is_empty() {
+        ROUTERS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.bootstrap.clone()
+    };
+    let family_ok = |a: &SocketAddr| a.is_ipv4() == local.is_ipv4();
+    let routers: Vec<SocketAddr> = names
+        .iter()
+        .flat_map(|n| n.to_socket_addrs().into_iter().flatten())
+        .filter(family_ok)
+        .collect();
+
+    let mut config = Config::default();
+    if !local.is_ipv4() {
+        config.families = btdht::node::Families::V6;
+    }
+    if args.allow_local {
+        config.routing.local_addresses = LocalAddresses::Allow;
+    }
+    if args.read_only {
+        config.mode = Mode::ReadOnly;
+    }
+    let clock = std::time::Instant::now();
+    let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
+    let mut dht = Dht::new(config, seed(), now());
+    println!("listening {local} {}", dht.id());
+    if let Err(e) = dht.bootstrap(now(), &routers) {
+        eprintln!("error: bootstrap: {e}");
+    }
+
+    let deadline = args.seconds.map(Duration::from_secs);
+    let mut pending: HashMap<QueryId, Id> = HashMap::new();
+    let mut commands = Some(args.commands);
+    let mut requested = 0usize;
+    let mut completed = 0usize;
+    let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+    let start_commands =
+        |dht: &mut Dht, commands: &mut Option<Vec<Command>>, pending: &mut HashMap<QueryId, Id>| {
+            for c in commands.take().unwrap_or_default() {
+                let (hash, started) = match c {
+                    Command::GetPeers(h) => (h, dht.get_peers(now(), h)),
+                    Command::Announce(h, port) => (h, dht.announce(now(), h, port)),
+                };
+                match started {
+                    Ok(q) => {
+                        pending.insert(q, hash);
+                    }
+                    Err(e) => eprintln!("error: {hash}: {e}"),
+                }
+            }
+        };
+    if routers.is_empty() {
+        requested = commands.as_ref().map_or(0, Vec::len);
+        start_commands(&mut dht, &mut commands, &mut pending);
+    }
+    loop {
+        if deadline.is_some_and(|d| clock.elapsed() >= d) {
+            break;
+        }
+        while let Some(t) = dht.poll_transmit(now(), &mut buf) {
+            if let Err(e) = socket.send_to(&buf[..t.len], t.to) {
+                eprintln!("send to {}: {e}", t.to);
+            }
+        }
+        while let Some(event) = dht.poll_event() {
+            match event {
+                Event::Bootstrapped { nodes } => {
+                    println!("bootstrapped {nodes}");
+                    if commands.is_some() {
+                        requested = commands.as_ref().map_or(0, Vec::len);
+                        start_commands(&mut dht, &mut commands, &mut pending);
+                    }
+                }
+                Event::Peer {
+                    info_hash, peer, ..
+                } => println!("peer {info_hash} {peer}"),
+                Event::LookupDone {
+                    query,
+                    target,
+                    stats,
+                    elapsed,
+                } => {
+                    if pending.remove(&query).is_some() {
+                        completed += 1;
+                        println!(
+                            "lookup-done {target} {} {}",
+                            stats.queries,
+                            elapsed.as_millis()
+                        );
+                    }
+                }
+                Event::Announced {
+                    query,
+                    info_hash,
+                    accepted,
+                    ..
+                } => {
+                    if pending.remove(&query).is_some() {
+                        completed += 1;
+                        println!("announced {info_hash} {accepted}");
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Sleep until the next timer, a datagram, or 100 ms (so `--seconds` is honoured).
+        let wait = dht
+            .poll_timeout()
+            .map(|t| Duration::from_millis(t.as_millis().saturating_sub(now().as_millis())))
+            .unwrap_or(Duration::from_millis(100))
+            .clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let _ = socket.set_read_timeout(Some(wait));
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => dht.handle_datagram(now(), from, &buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                dht.handle_timeout(now())
+            }
+            Err(e) => eprintln!("recv: {e}"),
+        }
+    }
+    let s = dht.stats();
+    println!(
+        "stats nodes={} in={} out={} bad={} timeouts={} errors_sent={} rate_limited={}",
+        s.nodes_v4 + s.nodes_v6,
+        s.datagrams_in,
+        s.datagrams_out,
+        s.bad_datagrams,
+        s.timeouts,
+        s.errors_sent,
+        s.rate_limited
+    );
+    if completed == requested && commands.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
