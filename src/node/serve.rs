@@ -184,7 +184,6 @@ impl Dht {
     pub(crate) fn encode(&mut self, now: Instant, out: &Outgoing, buf: &mut [u8]) -> Option<usize> {
         let id = self.id;
         let read_only = self.config.mode == Mode::ReadOnly;
-        let mut r = Response::new(id);
         let nodes4;
         let nodes6;
         let token;
@@ -215,8 +214,9 @@ impl Dht {
                 token,
                 seed: false,
             }),
-            OutBody::ReplyPing | OutBody::ReplyAnnounced => Body::Response(r),
+            OutBody::ReplyPing | OutBody::ReplyAnnounced => Body::Response(Response::new(id)),
             OutBody::ReplyNodes { target, v4, v6 } => {
+                let mut r = Response::new(id);
                 nodes4 = if *v4 {
                     self.closest_v4(target, now)
                 } else {
@@ -234,6 +234,7 @@ impl Dht {
             OutBody::ReplyPeers {
                 info_hash, v4, v6, ..
             } => {
+                let mut r = Response::new(id);
                 token = self.tokens.issue(now, out.to.ip(), info_hash);
                 nodes4 = if *v4 {
                     self.closest_v4(info_hash, now)
