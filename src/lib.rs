@@ -13,9 +13,10 @@
 //! | [`bencode`] | strict zero-copy bencode: a token cursor and a borrowed [`bencode::Value`] tree |
 //! | [`krpc`] | typed KRPC messages borrowing from the datagram: [`krpc::Message`] |
 //! | [`wire`] | the BEP 5 bits of the peer wire protocol: DHT reserved bit, PORT message |
-//!
-//! The routing table, lookups, token and storage layers and the `Dht` node itself are
-//! being built on top of these (see the README's roadmap).
+//! | [`routing`] | the k-bucket [`routing::RoutingTable`], one per address family |
+//! | [`token`] | rotating announce tokens bound to the requester's IP |
+//! | [`lookup`] | the iterative lookup as a pure sub-machine |
+//! | [`node`] | [`node::Dht`]: the state machine users drive |
 //!
 //! ## Decoding a datagram
 //!
