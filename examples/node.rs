@@ -214,26 +214,22 @@ fn main() -> ExitCode {
                     target,
                     stats,
                     elapsed,
-                } => {
-                    if pending.remove(&query).is_some() {
-                        completed += 1;
-                        println!(
-                            "lookup-done {target} {} {}",
-                            stats.queries,
-                            elapsed.as_millis()
-                        );
-                    }
+                } if pending.remove(&query).is_some() => {
+                    completed += 1;
+                    println!(
+                        "lookup-done {target} {} {}",
+                        stats.queries,
+                        elapsed.as_millis()
+                    );
                 }
                 Event::Announced {
                     query,
                     info_hash,
                     accepted,
                     ..
-                } => {
-                    if pending.remove(&query).is_some() {
-                        completed += 1;
-                        println!("announced {info_hash} {accepted}");
-                    }
+                } if pending.remove(&query).is_some() => {
+                    completed += 1;
+                    println!("announced {info_hash} {accepted}");
                 }
                 _ => {}
             }

@@ -8,7 +8,6 @@ use btdht::time::Instant;
 use populated::populated;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::net::SocketAddr;
 
 struct Counting;
 

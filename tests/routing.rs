@@ -375,11 +375,7 @@ fn common_prefix(a: &Id, b: &Id) -> usize {
 }
 
 fn xor(a: &Id, b: &Id) -> [u8; 20] {
-    let mut d = [0u8; 20];
-    for i in 0..20 {
-        d[i] = a.as_bytes()[i] ^ b.as_bytes()[i];
-    }
-    d
+    std::array::from_fn(|i| a.as_bytes()[i] ^ b.as_bytes()[i])
 }
 
 proptest! {

@@ -151,8 +151,6 @@ pub(crate) enum OutBody {
         info_hash: Id,
         v4: bool,
         v6: bool,
-        noseed: bool,
-        scrape: bool,
     },
     ReplyAnnounced,
     Error {

@@ -77,20 +77,6 @@ impl Rng {
     pub(crate) fn u16(&mut self) -> u16 {
         u16::from_be_bytes(self.bytes())
     }
-
-    /// Uniform in `0..n` (0 when `n` is 0), by rejection sampling.
-    pub(crate) fn below(&mut self, n: u32) -> u32 {
-        if n == 0 {
-            return 0;
-        }
-        let zone = u32::MAX - (u32::MAX % n);
-        loop {
-            let v = u32::from_be_bytes(self.bytes());
-            if v < zone {
-                return v % n;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -104,17 +90,6 @@ mod tests {
         let c: [u8; 64] = Rng::new([2; 32]).bytes();
         assert_eq!(a, b);
         assert_ne!(a, c);
-    }
-
-    #[test]
-    fn below_stays_in_range() {
-        let mut r = Rng::new([3; 32]);
-        assert_eq!(r.below(0), 0);
-        for n in [1u32, 2, 3, 7, 1000] {
-            for _ in 0..200 {
-                assert!(r.below(n) < n);
-            }
-        }
     }
 
     #[test]

@@ -99,16 +99,10 @@ impl Dht {
                 v4,
                 v6,
             },
-            QueryKind::GetPeers {
-                info_hash,
-                noseed,
-                scrape,
-            } => OutBody::ReplyPeers {
+            QueryKind::GetPeers { info_hash, .. } => OutBody::ReplyPeers {
                 info_hash: *info_hash,
                 v4,
                 v6,
-                noseed: *noseed,
-                scrape: *scrape,
             },
             QueryKind::AnnouncePeer {
                 info_hash,
