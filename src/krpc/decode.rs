@@ -14,7 +14,8 @@ use core::net::SocketAddr;
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Fail {
     kind: DecodeErrorKind,
-    offset: usize,
+    /// Kept small so `Result<_, Fail>` stays in registers.
+    offset: u32,
 }
 
 impl From<bencode::Error> for Fail {
@@ -22,14 +23,17 @@ impl From<bencode::Error> for Fail {
     fn from(e: bencode::Error) -> Self {
         Fail {
             kind: DecodeErrorKind::Bencode(e.kind()),
-            offset: e.offset(),
+            offset: u32::try_from(e.offset()).unwrap_or(u32::MAX),
         }
     }
 }
 
 #[cold]
 fn fail(kind: DecodeErrorKind, offset: usize) -> Fail {
-    Fail { kind, offset }
+    Fail {
+        kind,
+        offset: u32::try_from(offset).unwrap_or(u32::MAX),
+    }
 }
 
 /// Maps a typed read's type mismatch to "wrong type for this field".
@@ -105,7 +109,7 @@ fn recover(bytes: &[u8], f: Fail) -> DecodeError<'_> {
     }
     DecodeError {
         kind: f.kind,
-        offset: f.offset,
+        offset: f.offset as usize,
         transaction_id,
         message_kind,
     }

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Prints the comparison tables and goal ratios from the last `cargo bench` run.
+
+Reads target/criterion/<input>_<operation>/<impl>/new/estimates.json (mean). Python 3
+standard library only.
+"""
+import json
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "target", "criterion")
+INPUTS = ["ping_query", "find_node_response", "get_peers_response", "torrent_like"]
+OPS = ["typed_decode", "encode", "value_decode", "value_encode"]
+GOALS = [("typed_decode", "Message::decode vs fastest peer typed borrowed decode", 2.0),
+         ("encode", "Message::encode vs fastest peer encode", 8.0),
+         ("value_decode", "Value::decode vs fastest peer value decode", 2.0)]
+
+
+def load():
+    times = {}
+    if not os.path.isdir(ROOT):
+        sys.exit(f"no results in {ROOT}: run `cargo bench` first")
+    for group in os.listdir(ROOT):
+        for inp in INPUTS:
+            for op in OPS:
+                if group == f"{inp}_{op}":
+                    gdir = os.path.join(ROOT, group)
+                    for impl in os.listdir(gdir):
+                        est = os.path.join(gdir, impl, "new", "estimates.json")
+                        if os.path.exists(est):
+                            with open(est) as f:
+                                times[(inp, op, impl)] = json.load(f)["mean"]["point_estimate"]
+    return times
+
+
+def fmt(ns):
+    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+
+
+def main():
+    t = load()
+    impls = sorted({k[2] for k in t if k[2] != "btdht"})
+    print("| input | operation | btdht | " + " | ".join(impls) + " |")
+    print("|---|---|---|" + "---|" * len(impls))
+    for inp in INPUTS:
+        for op in OPS:
+            ours = t.get((inp, op, "btdht"))
+            if ours is None:
+                continue
+            cells = []
+            for impl in impls:
+                peer = t.get((inp, op, impl))
+                cells.append("—" if peer is None else f"{fmt(peer)} ({peer / ours:.1f}×)")
+            print(f"| {inp} | {op} | {fmt(ours)} | " + " | ".join(cells) + " |")
+    print()
+    print("| goal | input | fastest peer | ratio | goal | met |")
+    print("|---|---|---|---|---|---|")
+    for op, label, goal in GOALS:
+        for inp in INPUTS[:3]:
+            ours = t.get((inp, op, "btdht"))
+            peers = {k[2]: v for k, v in t.items() if k[0] == inp and k[1] == op and k[2] != "btdht"}
+            if ours is None or not peers:
+                continue
+            best = min(peers, key=peers.get)
+            ratio = peers[best] / ours
+            print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.1f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
