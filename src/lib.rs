@@ -58,6 +58,7 @@ pub mod krpc;
 pub mod lookup;
 pub mod node;
 pub mod routing;
+pub mod store;
 pub mod time;
 pub mod token;
 pub mod wire;

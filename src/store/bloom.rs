@@ -186,7 +186,10 @@ mod tests {
         ];
         for (x, want) in cases {
             let got = ln(x);
-            assert!((got - want).abs() <= 1e-15 * want.abs().max(1.0), "ln({x}) = {got}");
+            assert!(
+                (got - want).abs() <= 1e-15 * want.abs().max(1.0),
+                "ln({x}) = {got}"
+            );
         }
         assert!(ln(0.0).is_nan());
         assert!(ln(-1.0).is_nan());

@@ -59,14 +59,16 @@ mod samples;
 pub use bloom::{BloomFilter, bloom_indices};
 pub use items::{
     Item, ItemError, ItemStore, ItemStoreConfig, MAX_SALT_LEN, MAX_SIGNED_BUFFER_LEN,
-    MAX_VALUE_LEN, SignatureVerifier, immutable_target, is_valid_immutable, mutable_target,
-    put_target, signed_buffer, signed_buffer_len, write_signed_buffer,
+    MAX_VALUE_LEN, MutableFields, SignatureVerifier, Stored, immutable_target, is_valid_immutable,
+    mutable_target, put_target, signed_buffer,
 };
 pub use peers::{AnnounceError, Announced, PeerInfo, PeerStore, PeerStoreConfig, Scrape};
 pub use samples::{InfoHashSample, InfoHashSampler, MAX_SAMPLES, SamplerConfig};
 
 use crate::routing::Family;
 use crate::time::Instant;
+use alloc::collections::BTreeMap;
+use core::net::IpAddr;
 use sha1::{Digest, Sha1};
 
 /// BEP 32: the largest datagram a node should send.
@@ -124,6 +126,22 @@ pub const fn values_that_fit(family: Family, budget: usize) -> usize {
 pub const fn samples_that_fit(budget: usize) -> usize {
     let n = budget / crate::id::ID_LEN;
     if n < MAX_SAMPLES { n } else { MAX_SAMPLES }
+}
+
+/// One more entry for `ip` in a per-IP count.
+fn bump(per_ip: &mut BTreeMap<IpAddr, u32>, ip: IpAddr) {
+    let c = per_ip.entry(ip).or_insert(0);
+    *c = c.saturating_add(1);
+}
+
+/// One fewer entry for `ip` in a per-IP count.
+fn release(per_ip: &mut BTreeMap<IpAddr, u32>, ip: IpAddr) {
+    if let Some(c) = per_ip.get_mut(&ip) {
+        *c = c.saturating_sub(1);
+        if *c == 0 {
+            per_ip.remove(&ip);
+        }
+    }
 }
 
 /// Clamps the caller's clock so it never runs backwards.
