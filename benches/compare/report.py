@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Prints the comparison tables and goal ratios from the last `cargo bench` run.
 
-Reads target/criterion/<input>_<operation>/<impl>/new/estimates.json (mean). Python 3
-standard library only.
+Reads target/criterion/<input>_<operation>/<impl>/new/estimates.json (codec, bench
+`compare`) and target/criterion/routing_<operation>/<impl>/<inserts>/new/estimates.json
+(routing table, bench `routing`), taking the mean. Prints the tables whose results exist.
+Python 3 standard library only.
 """
 import json
 import os
@@ -14,6 +16,8 @@ OPS = ["typed_decode", "encode", "value_decode", "value_encode"]
 GOALS = [("typed_decode", "Message::decode vs fastest peer typed borrowed decode", 2.0),
          ("encode", "Message::encode vs fastest peer encode", 8.0),
          ("value_decode", "Value::decode vs fastest peer value decode", 2.0)]
+ROUTING_OPS = [("closest", "closest-8 query"), ("insert", "one insert")]
+ROUTING_PEERS = ["mainline"]
 
 
 def load():
@@ -33,12 +37,30 @@ def load():
     return times
 
 
+def load_routing():
+    """{(operation, impl, inserts): mean ns} from routing_<operation>/<impl>/<inserts>."""
+    times = {}
+    for op, _ in ROUTING_OPS:
+        gdir = os.path.join(ROOT, f"routing_{op}")
+        if not os.path.isdir(gdir):
+            continue
+        for impl in os.listdir(gdir):
+            idir = os.path.join(gdir, impl)
+            if not os.path.isdir(idir):
+                continue
+            for size in os.listdir(idir):
+                est = os.path.join(idir, size, "new", "estimates.json")
+                if size.isdigit() and os.path.exists(est):
+                    with open(est) as f:
+                        times[(op, impl, int(size))] = json.load(f)["mean"]["point_estimate"]
+    return times
+
+
 def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
-def main():
-    t = load()
+def codec_tables(t):
     impls = sorted({k[2] for k in t if k[2] != "btdht"})
     print("| input | operation | btdht | " + " | ".join(impls) + " |")
     print("|---|---|---|" + "---|" * len(impls))
@@ -64,6 +86,34 @@ def main():
             best = min(peers, key=peers.get)
             ratio = peers[best] / ours
             print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.1f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
+
+
+def routing_table(t):
+    print("| operation | inserts attempted | btdht | " + " | ".join(ROUTING_PEERS) + " | "
+          + " | ".join(f"{p}/btdht" for p in ROUTING_PEERS) + " |")
+    print("|---|---|---|" + "---|" * (2 * len(ROUTING_PEERS)))
+    for op, label in ROUTING_OPS:
+        for size in sorted({k[2] for k in t if k[0] == op}):
+            ours = t.get((op, "btdht", size))
+            peers = [t.get((op, p, size)) for p in ROUTING_PEERS]
+            times = ["—" if v is None else fmt(v) for v in peers]
+            ratios = ["—" if v is None or ours is None else f"{v / ours:.2f}×" for v in peers]
+            print(f"| {label} | {size:,} | {'—' if ours is None else fmt(ours)} | "
+                  + " | ".join(times) + " | " + " | ".join(ratios) + " |")
+
+
+def main():
+    if not os.path.isdir(ROOT):
+        sys.exit(f"no results in {ROOT}: run `cargo bench` first")
+    codec, routing = load(), load_routing()
+    if not codec and not routing:
+        sys.exit(f"no results in {ROOT}: run `cargo bench` first")
+    if codec:
+        codec_tables(codec)
+    if routing:
+        if codec:
+            print()
+        routing_table(routing)
 
 
 if __name__ == "__main__":
