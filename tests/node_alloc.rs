@@ -43,7 +43,7 @@ fn count<R>(f: impl FnOnce() -> R) -> (R, usize) {
 }
 
 #[test]
-fn answering_ping_find_node_and_get_peers_allocates_nothing() {
+fn answering_ping_find_node_get_peers_and_from_the_store_allocates_nothing() {
     let mut dht = populated();
     let known = dht
         .table(btdht::routing::Family::V4)
@@ -80,5 +80,46 @@ fn answering_ping_find_node_and_get_peers_allocates_nothing() {
             btdht::krpc::Message::decode(&buf[..t.len]).unwrap().body,
             btdht::krpc::Body::Response(_)
         ));
+    }
+
+    // Store a peer (allocating is allowed here), then answer from the store.
+    let token = {
+        dht.handle_datagram(now, from, &queries[2]);
+        let t = dht.poll_transmit(now, &mut buf).unwrap();
+        let m = btdht::krpc::Message::decode(&buf[..t.len]).unwrap();
+        let btdht::krpc::Body::Response(r) = m.body else {
+            panic!("{m:?}")
+        };
+        r.token.unwrap().to_vec()
+    };
+    let mut announce = with_id(
+        b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234564:porti7000e5:token",
+    );
+    announce.extend(format!("{}:", token.len()).as_bytes());
+    announce.extend(&token);
+    announce.extend(b"e1:q13:announce_peer1:t2:aa1:y1:qe");
+    dht.handle_datagram(now, from, &announce);
+    dht.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!(dht.stats().stored_peers, 1);
+
+    let from_store = [
+        with_id(b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:aa1:y1:qe"),
+        with_id(b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234566:noseedi1e6:scrapei1ee1:q9:get_peers1:t2:aa1:y1:qe"),
+        with_id(b"d1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz123456e1:q17:sample_infohashes1:t2:aa1:y1:qe"),
+    ];
+    for q in &from_store {
+        let ((), n) = count(|| dht.handle_datagram(now, from, q));
+        assert_eq!(n, 0, "handling {}", String::from_utf8_lossy(q));
+        let (t, n) = count(|| dht.poll_transmit(now, &mut buf));
+        let t = t.expect("an answer");
+        assert_eq!(n, 0, "answering {}", String::from_utf8_lossy(q));
+        let m = btdht::krpc::Message::decode(&buf[..t.len]).unwrap();
+        let btdht::krpc::Body::Response(r) = m.body else {
+            panic!("{m:?}")
+        };
+        assert!(
+            r.values.is_some() || r.samples.is_some_and(|s| s.len() == 1),
+            "{r:?}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::lookup::LookupConfig;
 use crate::routing;
+use crate::store::{ItemStoreConfig, PeerStoreConfig, SamplerConfig};
 use core::time::Duration;
 
 /// Which address families the node runs (BEP 32: one routing table each).
@@ -76,9 +77,17 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// The client version sent as `v` (default `b"BD\x00\x01"`), or none.
     pub version: Option<[u8; 4]>,
-    /// Peers returned in one `get_peers` answer at most (default 50; the answer also
-    /// stays within one datagram).
+    /// Peers returned in one `get_peers` answer at most (default 43). Whatever this
+    /// says, an answer carries no more than fit in BEP 32's 1024 bytes with the rest of
+    /// it: 43 IPv4 or 16 IPv6 peers at most, fewer with BEP 33 filters (see
+    /// [`store`](crate::store#answers-fit-one-datagram)).
     pub max_values: usize,
+    /// The store of announced peers: caps, lifetime and eviction.
+    pub peers: PeerStoreConfig,
+    /// The store of BEP 44 items: caps, lifetime and eviction.
+    pub items: ItemStoreConfig,
+    /// BEP 51 `sample_infohashes` answers.
+    pub samples: SamplerConfig,
 }
 
 impl Default for Config {
@@ -96,7 +105,10 @@ impl Default for Config {
             max_events: 512,
             rate_limit: RateLimit::default(),
             version: Some(*b"BD\x00\x01"),
-            max_values: 50,
+            max_values: crate::store::MAX_VALUES_V4,
+            peers: PeerStoreConfig::default(),
+            items: ItemStoreConfig::default(),
+            samples: SamplerConfig::default(),
         }
     }
 }

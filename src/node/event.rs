@@ -116,6 +116,15 @@ pub struct Stats {
     pub nodes_v6: usize,
     /// Queries in flight.
     pub in_flight: usize,
+    /// Peers held in the peer store (all info-hashes).
+    pub stored_peers: usize,
+    /// Info-hashes held in the peer store.
+    pub stored_torrents: usize,
+    /// BEP 44 items held.
+    pub stored_items: usize,
+    /// `announce_peer` and `put` queries with a valid token that the stores refused
+    /// (full, per-IP limit, or a BEP 44 rule).
+    pub store_refused: u64,
 }
 
 /// Index into [`Stats::served`].

@@ -50,8 +50,10 @@ use crate::id::Id;
 use crate::krpc::{Body, Message, MessageKind};
 use crate::lookup::StoredToken;
 use crate::routing::{Family, Insert, Node, RoutingTable};
+use crate::store::{InfoHashSampler, ItemStore, PeerStore, SignatureVerifier};
 use crate::time::Instant;
 use crate::token::Tokens;
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use arrayvec::ArrayVec;
@@ -66,6 +68,10 @@ use transactions::{Pending, Transactions};
 /// Longest transaction id echoed in answers; queries with longer ids are dropped and
 /// counted as bad datagrams.
 pub const MAX_ECHOED_TRANSACTION_ID: usize = 64;
+
+/// How often expired peers and items are swept out of the stores (they are also dropped
+/// lazily when touched; the sweep gives their memory back).
+const STORE_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// How often table maintenance runs (pinging questionable nodes, refreshing buckets).
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(1);
@@ -141,7 +147,6 @@ pub(crate) enum OutBody {
         implied_port: bool,
         token: StoredToken,
     },
-    ReplyPing,
     ReplyNodes {
         target: Id,
         v4: bool,
@@ -151,8 +156,22 @@ pub(crate) enum OutBody {
         info_hash: Id,
         v4: bool,
         v6: bool,
+        noseed: bool,
+        scrape: bool,
     },
-    ReplyAnnounced,
+    ReplyItem {
+        target: Id,
+        v4: bool,
+        v6: bool,
+        seq: Option<i64>,
+    },
+    ReplySamples {
+        target: Id,
+        v4: bool,
+        v6: bool,
+    },
+    /// An answer with only `id`: ping, announce_peer, put.
+    ReplyEmpty,
     Error {
         code: crate::krpc::ErrorCode,
         message: &'static str,
@@ -183,6 +202,11 @@ pub struct Dht {
     expired: Vec<Pending<Purpose>>,
     /// No timer is due before this (a lower bound, so checking it costs nothing).
     timer_hint: Instant,
+    peers: PeerStore,
+    items: ItemStore,
+    sampler: InfoHashSampler,
+    verifier: Option<Box<dyn SignatureVerifier + Send + Sync>>,
+    next_store_sweep: Instant,
 }
 
 impl fmt::Debug for Dht {
@@ -212,6 +236,7 @@ impl Dht {
             Families::Both => (Some(table(Family::V4)), Some(table(Family::V6))),
         };
         let rate_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"rate")).bytes());
+        let (peers, items, samples) = (config.peers, config.items, config.samples);
         let outgoing_cap = config.max_outgoing.clamp(1, 4096);
         let events_cap = config.max_events.clamp(1, 4096);
         Dht {
@@ -238,6 +263,11 @@ impl Dht {
             bootstrap_backoff: Duration::from_secs(15),
             expired: Vec::new(),
             timer_hint: now,
+            peers: PeerStore::new(peers, Rng::derive(&seed, b"peer store")),
+            items: ItemStore::new(items),
+            sampler: InfoHashSampler::new(samples, Rng::derive(&seed, b"samples")),
+            verifier: None,
+            next_store_sweep: now + STORE_SWEEP_EVERY,
         }
     }
 
@@ -266,9 +296,29 @@ impl Dht {
         }
     }
 
+    /// The peers announced to this node.
+    pub fn peer_store(&self) -> &PeerStore {
+        &self.peers
+    }
+
+    /// The BEP 44 items put to this node.
+    pub fn item_store(&self) -> &ItemStore {
+        &self.items
+    }
+
+    /// Sets the ed25519 verifier for BEP 44 mutable items. Without one, the node refuses
+    /// every mutable `put` (error 201, "mutable items not supported") and never stores one
+    /// unchecked.
+    pub fn set_signature_verifier(&mut self, verifier: Box<dyn SignatureVerifier + Send + Sync>) {
+        self.verifier = Some(verifier);
+    }
+
     /// Counters.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats;
+        s.stored_peers = self.peers.peer_len();
+        s.stored_torrents = self.peers.len();
+        s.stored_items = self.items.len();
         s.nodes_v4 = self.table4.as_ref().map_or(0, RoutingTable::len);
         s.nodes_v6 = self.table6.as_ref().map_or(0, RoutingTable::len);
         s.in_flight = self.transactions.len();
@@ -388,6 +438,11 @@ impl Dht {
         if now >= self.next_maintenance {
             self.next_maintenance = now + MAINTENANCE_EVERY;
             self.maintain(now);
+        }
+        if now >= self.next_store_sweep {
+            self.next_store_sweep = now + STORE_SWEEP_EVERY;
+            self.peers.expire(now);
+            self.items.expire(now);
         }
         if self.next_bootstrap.is_some_and(|t| t <= now) {
             self.next_bootstrap = None;

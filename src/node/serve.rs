@@ -5,12 +5,35 @@ use super::{Dht, Mode, OutBody, Outgoing, Tid};
 use crate::id::Id;
 use crate::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, NodeV4, NodeV6, Query, QueryKind,
-    Response, Want,
+    Response, Values, Want,
 };
 use crate::routing::{Family, Liveness, Node};
+use crate::store::{
+    AnnounceError, GET_PEERS_ENVELOPE, MAX_RESPONSE_LEN, MAX_SAMPLES, MAX_VALUES_V4,
+    SAMPLES_ENVELOPE, put_target, samples_that_fit, values_that_fit,
+};
 use crate::time::Instant;
 use arrayvec::ArrayVec;
-use core::net::SocketAddr;
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+/// Bytes of `5:nodes208:` and 8 IPv4 nodes in an answer envelope.
+const NODES_FIELD: usize = 8 + 3 + 8 * 26;
+/// Bytes of `6:nodes6304:` and 8 IPv6 nodes.
+const NODES6_FIELD: usize = 9 + 3 + 8 * 38;
+/// Bytes of `4:BFpe256:`, `4:BFsd256:` and the two filters (BEP 33).
+const SCRAPE_FIELDS: usize = 2 * (10 + 256);
+/// The store's envelopes assume a 20-byte transaction id.
+const ENVELOPE_TID_LEN: usize = 20;
+
+const UNSPECIFIED: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+
+/// An answer envelope's size (see [`crate::store`]) for this transaction id and these
+/// node lists.
+fn envelope(full: usize, tid: &[u8], v4: bool, v6: bool) -> usize {
+    full.saturating_add(tid.len().saturating_sub(ENVELOPE_TID_LEN))
+        .saturating_sub(if v4 { 0 } else { NODES_FIELD })
+        .saturating_sub(if v6 { 0 } else { NODES6_FIELD })
+}
 
 impl Dht {
     fn tid(&mut self, t: &[u8]) -> Option<Tid> {
@@ -93,44 +116,69 @@ impl Dht {
         }
         let (v4, v6) = self.wanted(q.want, &from);
         let body = match &q.kind {
-            QueryKind::Ping => OutBody::ReplyPing,
+            QueryKind::Ping => OutBody::ReplyEmpty,
             QueryKind::FindNode { target } => OutBody::ReplyNodes {
                 target: *target,
                 v4,
                 v6,
             },
-            QueryKind::GetPeers { info_hash, .. } => OutBody::ReplyPeers {
+            QueryKind::GetPeers {
+                info_hash,
+                noseed,
+                scrape,
+            } => OutBody::ReplyPeers {
                 info_hash: *info_hash,
                 v4,
                 v6,
+                noseed: *noseed,
+                scrape: *scrape,
             },
             QueryKind::AnnouncePeer {
                 info_hash,
                 port,
                 implied_port,
                 token,
-                ..
+                seed,
             } => {
                 let port = if *implied_port { from.port() } else { *port };
                 if !self.tokens.verify(now, from.ip(), info_hash, token) {
                     return self.reply_error(from, tid, ErrorCode::Protocol, "bad token");
                 }
-                if port == 0 {
-                    return self.reply_error(from, tid, ErrorCode::Protocol, "bad port");
+                let peer = SocketAddr::new(from.ip(), port);
+                match self.peers.announce(now, *info_hash, peer, *seed) {
+                    Ok(_) => OutBody::ReplyEmpty,
+                    Err(AnnounceError::InvalidAddress) => {
+                        return self.reply_error(from, tid, ErrorCode::Protocol, "bad port");
+                    }
+                    Err(_) => {
+                        self.stats.store_refused = self.stats.store_refused.saturating_add(1);
+                        return self.reply_error(from, tid, ErrorCode::Server, "peer store full");
+                    }
                 }
-                self.store_peer(now, *info_hash, SocketAddr::new(from.ip(), port));
-                OutBody::ReplyAnnounced
             }
-            QueryKind::Get { target, .. } | QueryKind::SampleInfohashes { target } => {
-                OutBody::ReplyNodes {
-                    target: *target,
-                    v4,
-                    v6,
+            QueryKind::Get { target, seq } => OutBody::ReplyItem {
+                target: *target,
+                v4,
+                v6,
+                seq: *seq,
+            },
+            QueryKind::Put(put) => {
+                let target = put_target(put);
+                if !self.tokens.verify(now, from.ip(), &target, put.token) {
+                    return self.reply_error(from, tid, ErrorCode::Protocol, "bad token");
                 }
+                let verifier = self.verifier.as_deref();
+                if let Err(e) = self.items.put(now, from.ip(), put, verifier) {
+                    self.stats.store_refused = self.stats.store_refused.saturating_add(1);
+                    return self.reply_error(from, tid, e.code(), e.message());
+                }
+                OutBody::ReplyEmpty
             }
-            QueryKind::Put(_) => {
-                return self.reply_error(from, tid, ErrorCode::Protocol, "put not supported yet");
-            }
+            QueryKind::SampleInfohashes { target } => OutBody::ReplySamples {
+                target: *target,
+                v4,
+                v6,
+            },
             QueryKind::Unknown { .. } => {
                 return self.reply_error(from, tid, ErrorCode::MethodUnknown, "method unknown");
             }
@@ -146,9 +194,6 @@ impl Dht {
             body,
         });
     }
-
-    /// Stores an announced peer. (The peer store arrives with the storage module.)
-    fn store_peer(&mut self, _now: Instant, _info_hash: Id, _peer: SocketAddr) {}
 
     fn closest_v4(&self, target: &Id, now: Instant) -> ArrayVec<NodeV4, 8> {
         let mut out = ArrayVec::new();
@@ -181,6 +226,9 @@ impl Dht {
         let nodes4;
         let nodes6;
         let token;
+        let filters;
+        let samples: ArrayVec<Id, MAX_SAMPLES>;
+        let mut peers = [UNSPECIFIED; MAX_VALUES_V4];
         let query = |kind| {
             Body::Query(Query {
                 id,
@@ -208,41 +256,101 @@ impl Dht {
                 token,
                 seed: false,
             }),
-            OutBody::ReplyPing | OutBody::ReplyAnnounced => Body::Response(Response::new(id)),
+            OutBody::ReplyEmpty => Body::Response(Response::new(id)),
             OutBody::ReplyNodes { target, v4, v6 } => {
                 let mut r = Response::new(id);
-                nodes4 = if *v4 {
-                    self.closest_v4(target, now)
-                } else {
-                    ArrayVec::new()
-                };
-                nodes6 = if *v6 {
-                    self.closest_v6(target, now)
-                } else {
-                    ArrayVec::new()
-                };
+                (nodes4, nodes6) = self.closest(target, *v4, *v6, now);
                 r.nodes = v4.then(|| CompactList::from_items(&nodes4));
                 r.nodes6 = v6.then(|| CompactList::from_items(&nodes6));
                 Body::Response(r)
             }
             OutBody::ReplyPeers {
-                info_hash, v4, v6, ..
+                info_hash,
+                v4,
+                v6,
+                noseed,
+                scrape,
             } => {
-                let mut r = Response::new(id);
                 token = self.tokens.issue(now, out.to.ip(), info_hash);
-                nodes4 = if *v4 {
-                    self.closest_v4(info_hash, now)
+                let family = Family::of(&out.to);
+                filters = if *scrape {
+                    self.peers.scrape(now, info_hash)
                 } else {
-                    ArrayVec::new()
+                    None
                 };
-                nodes6 = if *v6 {
-                    self.closest_v6(info_hash, now)
-                } else {
-                    ArrayVec::new()
-                };
+                let (mut v4, mut v6) = (*v4, *v6);
+                if filters.is_some() && v4 && v6 {
+                    // BEP 33: the filters need the room of one node list; keep the
+                    // querier's own family.
+                    match family {
+                        Family::V4 => v6 = false,
+                        Family::V6 => v4 = false,
+                    }
+                }
+                let envelope = envelope(GET_PEERS_ENVELOPE, &out.tid, v4, v6)
+                    .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
+                let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
+                    .min(self.config.max_values)
+                    .min(peers.len());
+                let slots = peers.get_mut(..fit).unwrap_or_default();
+                let found = self
+                    .peers
+                    .sample_peers(now, info_hash, family, *noseed, slots);
+                (nodes4, nodes6) = self.closest(info_hash, v4, v6, now);
+                let mut r = Response::new(id);
                 r.token = Some(&token);
                 r.nodes = v4.then(|| CompactList::from_items(&nodes4));
                 r.nodes6 = v6.then(|| CompactList::from_items(&nodes6));
+                r.values = peers
+                    .get(..found)
+                    .filter(|p| !p.is_empty())
+                    .map(Values::from_peers);
+                if let Some(f) = &filters {
+                    r.bf_seeds = Some(f.seeds.as_bytes());
+                    r.bf_peers = Some(f.peers.as_bytes());
+                }
+                Body::Response(r)
+            }
+            OutBody::ReplyItem {
+                target,
+                v4,
+                v6,
+                seq,
+            } => {
+                token = self.tokens.issue(now, out.to.ip(), target);
+                (nodes4, nodes6) = self.closest(target, *v4, *v6, now);
+                let mut r = Response::new(id);
+                r.token = Some(&token);
+                r.nodes = v4.then(|| CompactList::from_items(&nodes4));
+                r.nodes6 = v6.then(|| CompactList::from_items(&nodes6));
+                if let Some(item) = self.items.get(now, target) {
+                    match item.mutable() {
+                        None => r.value = Some(item.value()),
+                        Some(m) => {
+                            // BEP 44: `seq` always; the item only when newer than asked.
+                            r.seq = Some(m.seq);
+                            if seq.is_none_or(|asked| m.seq > asked) {
+                                r.value = Some(item.value());
+                                r.key = Some(&m.key);
+                                r.signature = Some(&m.signature);
+                            }
+                        }
+                    }
+                }
+                Body::Response(r)
+            }
+            OutBody::ReplySamples { target, v4, v6 } => {
+                (nodes4, nodes6) = self.closest(target, *v4, *v6, now);
+                let answer = self.sampler.sample(now, &self.peers);
+                let envelope = envelope(SAMPLES_ENVELOPE, &out.tid, *v4, *v6);
+                let fit = samples_that_fit(MAX_RESPONSE_LEN.saturating_sub(envelope));
+                samples = answer.samples.iter().take(fit).copied().collect();
+                let mut r = Response::new(id);
+                r.nodes = v4.then(|| CompactList::from_items(&nodes4));
+                r.nodes6 = v6.then(|| CompactList::from_items(&nodes6));
+                r.samples = Some(CompactList::from_items(&samples));
+                r.num = Some(i64::try_from(answer.num).unwrap_or(i64::MAX));
+                r.interval = Some(i64::try_from(answer.interval.as_secs()).unwrap_or(0));
                 Body::Response(r)
             }
             OutBody::Error { code, message } => Body::Error(ErrorMessage {
@@ -251,13 +359,47 @@ impl Dht {
             }),
         };
         let is_query = matches!(body, Body::Query(_));
-        let msg = Message {
+        let mut msg = Message {
             transaction_id: &out.tid,
             version: self.config.version.as_ref().map(|v| &v[..]),
             ip: (!is_query).then_some(out.to),
             read_only: read_only && is_query,
             body,
         };
+        // A large BEP 44 item leaves no room for node lists within BEP 32's 1024 bytes:
+        // drop `nodes6`, then `nodes`.
+        let has_item = matches!(&msg.body, Body::Response(r) if r.value.is_some());
+        for _ in 0..2 {
+            if has_item && msg.encoded_len() > MAX_RESPONSE_LEN {
+                if let Body::Response(r) = &mut msg.body {
+                    if r.nodes6.take().is_none() {
+                        r.nodes = None;
+                    }
+                }
+            }
+        }
         msg.encode(buf).ok()
+    }
+
+    /// The closest nodes of the families asked for.
+    fn closest(
+        &self,
+        target: &Id,
+        v4: bool,
+        v6: bool,
+        now: Instant,
+    ) -> (ArrayVec<NodeV4, 8>, ArrayVec<NodeV6, 8>) {
+        (
+            if v4 {
+                self.closest_v4(target, now)
+            } else {
+                ArrayVec::new()
+            },
+            if v6 {
+                self.closest_v6(target, now)
+            } else {
+                ArrayVec::new()
+            },
+        )
     }
 }
