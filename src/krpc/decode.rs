@@ -80,10 +80,23 @@ impl<'a> Message<'a> {
     /// assert_eq!(err.transaction_id(), Some(&b"aa"[..]));
     /// ```
     pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError<'a>> {
+        // The query arguments and the response are filled in place and the message is
+        // built here, in the return slot: `Message` is large, and returning it through
+        // the layers would copy it at each one.
         let mut args = Args::default();
-        match decode_message(bytes, &mut args) {
-            Ok((envelope, body)) => Ok(envelope.with_body(body)),
-            Err(f) => Err(recover(bytes, f)),
+        let mut ret = Response::new(Id::default());
+        let (envelope, kind) = match decode_message(bytes, &mut args, &mut ret) {
+            Ok(read) => read,
+            Err(f) => return Err(recover(bytes, f)),
+        };
+        // One `Ok(Message)` per kind, so each body is written straight into place.
+        match kind {
+            BodyKind::Query { method, args_at } => match build_query(method, &args, args_at) {
+                Ok(query) => Ok(envelope.with_body(Body::Query(query))),
+                Err(f) => Err(recover(bytes, f)),
+            },
+            BodyKind::Response => Ok(envelope.with_body(Body::Response(ret))),
+            BodyKind::Error(e) => Ok(envelope.with_body(Body::Error(e))),
         }
     }
 }
@@ -134,7 +147,7 @@ struct Envelope<'a> {
 
 impl<'a> Envelope<'a> {
     #[inline(always)]
-    fn with_body(self, body: Body<'a>) -> Message<'a> {
+    fn with_body(&self, body: Body<'a>) -> Message<'a> {
         Message {
             transaction_id: self.transaction_id,
             version: self.version,
@@ -145,11 +158,25 @@ impl<'a> Envelope<'a> {
     }
 }
 
+/// The body, once the arguments or the return values are in place.
+enum BodyKind<'a> {
+    /// A query of this method, its arguments (starting at `args_at`) read.
+    Query {
+        method: &'a [u8],
+        args_at: usize,
+    },
+    /// A response, its return values read.
+    Response,
+    Error(ErrorMessage<'a>),
+}
+
+/// Reads the datagram: query arguments into `args`, response values into `ret`.
 #[inline(always)]
 fn decode_message<'a>(
     bytes: &'a [u8],
     args: &mut Args<'a>,
-) -> Result<(Envelope<'a>, Body<'a>), Fail> {
+    ret: &mut Response<'a>,
+) -> Result<(Envelope<'a>, BodyKind<'a>), Fail> {
     let mut d = Decoder::new(bytes);
     let mut top = d.expect_dict().map_err(|e| match e.kind() {
         ErrorKind::TypeMismatch { .. } => fail(DecodeErrorKind::NotADictionary, 0),
@@ -162,7 +189,7 @@ fn decode_message<'a>(
     let mut ip = None;
     let mut read_only = false;
     let mut args_at = None;
-    let mut ret = None;
+    let mut has_return = false;
     let mut err = None;
     while let Some(key) = d.next_key(&mut top)? {
         match key {
@@ -175,7 +202,10 @@ fn decode_message<'a>(
                     Some(decode_peer(b).ok_or(fail(DecodeErrorKind::InvalidValue(Field::Ip), at))?);
             }
             b"q" => q = Some(d.expect_bytes().map_err(|e| typed(e, Field::Method))?),
-            b"r" => ret = Some(decode_response(&mut d)?),
+            b"r" => {
+                decode_response(&mut d, ret)?;
+                has_return = true;
+            }
             b"ro" => read_only = d.expect_int().map_err(|e| typed(e, Field::ReadOnly))? == 1,
             b"t" => {
                 t = Some(
@@ -198,24 +228,22 @@ fn decode_message<'a>(
     let end = d.position();
     let missing = |field| fail(DecodeErrorKind::MissingField(field), end);
     let transaction_id = t.ok_or_else(|| missing(Field::TransactionId))?;
-    let body = match y.ok_or_else(|| missing(Field::Kind))? {
-        MessageKind::Query => {
-            let method = q.ok_or_else(|| missing(Field::Method))?;
-            let at = args_at.ok_or_else(|| missing(Field::Arguments))?;
-            Body::Query(build_query(method, args, at)?)
-        }
-        MessageKind::Response => Body::Response(ret.ok_or_else(|| missing(Field::Return))?),
-        MessageKind::Error => Body::Error(err.ok_or_else(|| missing(Field::Error))?),
-    };
-    Ok((
-        Envelope {
-            transaction_id,
-            version,
-            ip,
-            read_only,
+    let kind = match y.ok_or_else(|| missing(Field::Kind))? {
+        MessageKind::Query => BodyKind::Query {
+            method: q.ok_or_else(|| missing(Field::Method))?,
+            args_at: args_at.ok_or_else(|| missing(Field::Arguments))?,
         },
-        body,
-    ))
+        MessageKind::Response if has_return => BodyKind::Response,
+        MessageKind::Response => return Err(missing(Field::Return)),
+        MessageKind::Error => BodyKind::Error(err.ok_or_else(|| missing(Field::Error))?),
+    };
+    let envelope = Envelope {
+        transaction_id,
+        version,
+        ip,
+        read_only,
+    };
+    Ok((envelope, kind))
 }
 
 #[inline]
@@ -371,14 +399,17 @@ fn decode_values<'a>(d: &mut Decoder<'a>) -> Result<Values<'a>, Fail> {
     Ok(Values::from_checked(list, count))
 }
 
-fn decode_response<'a>(d: &mut Decoder<'a>) -> Result<Response<'a>, Fail> {
+/// Reads `r` into `r` (which holds no field yet).
+fn decode_response<'a>(d: &mut Decoder<'a>, r: &mut Response<'a>) -> Result<(), Fail> {
     let at = d.position();
     let mut dict: DictState<'a> = d.expect_dict().map_err(|e| typed(e, Field::Return))?;
-    let mut id = None;
-    let mut r = Response::new(Id::default());
+    let mut has_id = false;
     while let Some(key) = d.next_key(&mut dict)? {
         match key {
-            b"id" => id = Some(id_field(d, Field::Id)?),
+            b"id" => {
+                r.id = id_field(d, Field::Id)?;
+                has_id = true;
+            }
             b"nodes" => r.nodes = Some(compact(d, Field::Nodes)?),
             b"nodes6" => r.nodes6 = Some(compact(d, Field::Nodes6)?),
             b"values" => r.values = Some(decode_values(d)?),
@@ -397,8 +428,11 @@ fn decode_response<'a>(d: &mut Decoder<'a>) -> Result<Response<'a>, Fail> {
             }
         }
     }
-    r.id = id.ok_or(fail(DecodeErrorKind::MissingField(Field::Id), at))?;
-    Ok(r)
+    if has_id {
+        Ok(())
+    } else {
+        Err(fail(DecodeErrorKind::MissingField(Field::Id), at))
+    }
 }
 
 fn decode_error_list<'a>(d: &mut Decoder<'a>) -> Result<ErrorMessage<'a>, Fail> {

@@ -139,7 +139,6 @@ struct Torrent {
 trait Ip: Copy + Eq + fmt::Debug {
     fn ip(self) -> IpAddr;
     fn socket(self, port: u16) -> SocketAddr;
-    fn list(t: &Torrent) -> &Vec<Entry<Self>>;
     fn list_mut(t: &mut Torrent) -> &mut Vec<Entry<Self>>;
 }
 
@@ -149,9 +148,6 @@ impl Ip for Ipv4Addr {
     }
     fn socket(self, port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(self), port)
-    }
-    fn list(t: &Torrent) -> &Vec<Entry<Self>> {
-        &t.v4
     }
     fn list_mut(t: &mut Torrent) -> &mut Vec<Entry<Self>> {
         &mut t.v4
@@ -164,9 +160,6 @@ impl Ip for Ipv6Addr {
     }
     fn socket(self, port: u16) -> SocketAddr {
         SocketAddr::new(IpAddr::V6(self), port)
-    }
-    fn list(t: &Torrent) -> &Vec<Entry<Self>> {
-        &t.v6
     }
     fn list_mut(t: &mut Torrent) -> &mut Vec<Entry<Self>> {
         &mut t.v6
@@ -200,13 +193,29 @@ fn soonest<A>(list: &[Entry<A>]) -> Option<(usize, Instant)> {
 }
 
 /// Writes a sample of `list` into `out`; returns how many were written.
+///
+/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
+/// whatever the list's length (the order of a peer list carries no meaning). With
+/// `noseed`, selection sampling over downloaders, then over seeds: one pass.
 fn sample_list<A: Ip>(
-    list: &[Entry<A>],
+    list: &mut [Entry<A>],
     noseed: bool,
     out: &mut [SocketAddr],
     rng: &mut Stream,
 ) -> usize {
     let k = out.len().min(list.len());
+    if !noseed {
+        let n = list.len();
+        for (i, slot) in out.iter_mut().take(k).enumerate() {
+            let j = i.saturating_add(rng.below(n.saturating_sub(i)));
+            // i < k <= n and j < n: both indices are in bounds.
+            list.swap(i, j.min(n.saturating_sub(1)));
+            if let Some(e) = list.get(i) {
+                *slot = e.addr.socket(e.port);
+            }
+        }
+        return k;
+    }
     let mut written = 0;
     let mut emit = |e: &Entry<A>| {
         if let Some(slot) = out.get_mut(written) {
@@ -214,22 +223,18 @@ fn sample_list<A: Ip>(
             written += 1;
         }
     };
-    if noseed {
-        let downloaders = list.iter().filter(|e| !e.seed).count();
-        let first = k.min(downloaders);
-        select(
-            list.iter().filter(|e| !e.seed),
-            downloaders,
-            first,
-            rng,
-            &mut emit,
-        );
-        let seeds = list.len().saturating_sub(downloaders);
-        let rest = k.saturating_sub(first);
-        select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut emit);
-    } else {
-        select(list.iter(), list.len(), k, rng, &mut emit);
-    }
+    let downloaders = list.iter().filter(|e| !e.seed).count();
+    let first = k.min(downloaders);
+    select(
+        list.iter().filter(|e| !e.seed),
+        downloaders,
+        first,
+        rng,
+        &mut emit,
+    );
+    let seeds = list.len().saturating_sub(downloaders);
+    let rest = k.saturating_sub(first);
+    select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut emit);
     written
 }
 
@@ -655,13 +660,13 @@ impl PeerStore {
     ) -> usize {
         let now = advance(&mut self.now, now);
         self.purge(now, info_hash);
-        let Some(t) = self.torrents.get(info_hash) else {
+        let Some(t) = self.torrents.get_mut(info_hash) else {
             return 0;
         };
         let mut rng = self.rng.stream();
         match family {
-            Family::V4 => sample_list(Ipv4Addr::list(t), noseed, out, &mut rng),
-            Family::V6 => sample_list(Ipv6Addr::list(t), noseed, out, &mut rng),
+            Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, &mut rng),
+            Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, &mut rng),
         }
     }
 
