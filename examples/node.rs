@@ -8,7 +8,8 @@
 //! Flags: `--bind ADDR` (default 0.0.0.0:6881), `--bootstrap ADDR` (repeatable; default
 //! the public routers), `--allow-local`, `--read-only`, `--seconds N` (default: run
 //! forever), `--get-peers HEX` and `--announce HEX[:PORT]` (repeatable; run after
-//! bootstrap).
+//! bootstrap), `--repeat N` (run the `--get-peers` lookups again every N seconds, as a
+//! client refreshing its peer list does; each peer is printed once).
 //!
 //! One line per event on stdout, first word the kind: `listening ADDR ID`,
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
@@ -19,7 +20,7 @@ use btdht::Id;
 use btdht::node::{Config, Dht, Event, Mode, QueryId};
 use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ struct Args {
     allow_local: bool,
     read_only: bool,
     seconds: Option<u64>,
+    repeat: Option<u64>,
     commands: Vec<Command>,
 }
 
@@ -53,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
         allow_local: false,
         read_only: false,
         seconds: None,
+        repeat: None,
         commands: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +68,9 @@ fn parse_args() -> Result<Args, String> {
             "--read-only" => args.read_only = true,
             "--seconds" => {
                 args.seconds = Some(value()?.parse().map_err(|e| format!("--seconds: {e}"))?)
+            }
+            "--repeat" => {
+                args.repeat = Some(value()?.parse().map_err(|e| format!("--repeat: {e}"))?)
             }
             "--get-peers" => args.commands.push(Command::GetPeers(
                 value()?.parse().map_err(|e| format!("--get-peers: {e}"))?,
@@ -120,7 +126,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--read-only] [--seconds N] [--get-peers HEX]... [--announce HEX[:PORT]]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--read-only] [--seconds N] [--repeat N] [--get-peers HEX]... [--announce HEX[:PORT]]..."
             );
             return ExitCode::from(2);
         }
@@ -164,6 +170,17 @@ fn main() -> ExitCode {
     }
 
     let deadline = args.seconds.map(Duration::from_secs);
+    let repeat = args.repeat.map(Duration::from_secs);
+    let lookups: Vec<Id> = args
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::GetPeers(h) => Some(*h),
+            Command::Announce(..) => None,
+        })
+        .collect();
+    let mut last_round: Option<std::time::Instant> = None;
+    let mut seen: HashSet<(Id, SocketAddr)> = HashSet::new();
     let mut pending: HashMap<QueryId, Id> = HashMap::new();
     let mut commands = Some(args.commands);
     let mut requested = 0usize;
@@ -187,10 +204,22 @@ fn main() -> ExitCode {
     if routers.is_empty() {
         requested = commands.as_ref().map_or(0, Vec::len);
         start_commands(&mut dht, &mut commands, &mut pending);
+        last_round = Some(std::time::Instant::now());
     }
     loop {
         if deadline.is_some_and(|d| clock.elapsed() >= d) {
             break;
+        }
+        if let (Some(every), Some(at)) = (repeat, last_round) {
+            if at.elapsed() >= every {
+                last_round = Some(std::time::Instant::now());
+                for &h in &lookups {
+                    // Repeats are not awaited: only the first round decides the exit code.
+                    if let Err(e) = dht.get_peers(now(), h) {
+                        eprintln!("error: {h}: {e}");
+                    }
+                }
+            }
         }
         while let Some(t) = dht.poll_transmit(now(), &mut buf) {
             if let Err(e) = socket.send_to(&buf[..t.len], t.to) {
@@ -204,11 +233,16 @@ fn main() -> ExitCode {
                     if commands.is_some() {
                         requested = commands.as_ref().map_or(0, Vec::len);
                         start_commands(&mut dht, &mut commands, &mut pending);
+                        last_round = Some(std::time::Instant::now());
                     }
                 }
                 Event::Peer {
                     info_hash, peer, ..
-                } => println!("peer {info_hash} {peer}"),
+                } => {
+                    if seen.insert((info_hash, peer)) {
+                        println!("peer {info_hash} {peer}");
+                    }
+                }
                 Event::LookupDone {
                     query,
                     target,

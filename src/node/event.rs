@@ -27,7 +27,8 @@ pub enum Event {
         nodes: usize,
     },
     /// A `get_peers` or announce lookup learned a peer (each peer is reported once per
-    /// query).
+    /// query). A `get_peers` lookup also reports, at its start, the peers announced to
+    /// this node itself, which may be one of the closest to the info-hash.
     Peer {
         /// The query.
         query: QueryId,

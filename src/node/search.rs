@@ -144,7 +144,27 @@ impl Dht {
             lookup.add_candidates(seeds.iter().map(|e| e.node()));
             let _ = search.lookups.try_push((family, lookup));
         }
+        // This node may itself be among the closest to the info-hash: peers announced to
+        // it count as found (a two-node network finds its own announces this way).
+        let mut local: ArrayVec<SocketAddr, 128> = ArrayVec::new();
+        if matches!(kind, Kind::GetPeers) {
+            for p in self.peers.peers(now, &target) {
+                if search.peers_seen.len() < MAX_PEERS_SEEN
+                    && search.peers_seen.insert(p.addr)
+                    && local.try_push(p.addr).is_err()
+                {
+                    break;
+                }
+            }
+        }
         self.searches.push(search);
+        for peer in local {
+            self.push_event(Event::Peer {
+                query: id,
+                info_hash: target,
+                peer,
+            });
+        }
         let body = match kind {
             Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
             _ => OutBody::QueryFindNode { target },
