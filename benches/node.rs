@@ -1,6 +1,8 @@
 //! Answering an incoming query end to end (decode, rate limit, table, token, closest
-//! nodes, encode into the caller's buffer) on a table of 200+ nodes, next to a bare
-//! `Message::decode` of the same query in the same run.
+//! nodes, peers from the store, encode into the caller's buffer) on a table of 200+
+//! nodes and a store of 1 000 info-hashes, next to a bare `Message::decode` of the same
+//! query in the same run. `get_peers` asks for an info-hash the node does not store (an
+//! answer with nodes), `get_peers_values` for one with 100 stored peers (43 sampled).
 
 #[path = "populated.rs"]
 mod populated;
@@ -43,6 +45,18 @@ fn serve(c: &mut Criterion) {
             "get_peers",
             with_id(
                 b"d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:aa1:y1:qe",
+                known.id.as_bytes(),
+            ),
+        ),
+        (
+            "get_peers_values",
+            with_id(
+                &[
+                    &b"d1:ad2:id20:abcdefghij01234567899:info_hash20:"[..],
+                    populated::STORED,
+                    b"e1:q9:get_peers1:t2:aa1:y1:qe",
+                ]
+                .concat(),
                 known.id.as_bytes(),
             ),
         ),

@@ -42,5 +42,52 @@ pub fn populated() -> Dht {
         while dht.poll_event().is_some() {}
     }
     assert!(dht.node_count() >= 200, "table holds {}", dht.node_count());
+    fill_store(&mut dht);
     dht
+}
+
+/// The info-hash the benchmarks' `get_peers_values` asks for: 100 peers are stored.
+pub const STORED: &[u8; 20] = b"storedinfohash000000";
+
+/// Announces 1 000 info-hashes (one peer each) and 100 peers for [`STORED`], each through
+/// a real get_peers (for the token) and announce_peer.
+fn fill_store(dht: &mut Dht) {
+    let mut buf = [0u8; 1500];
+    let now = Instant::from_millis(3);
+    let mut announce = |dht: &mut Dht, from: SocketAddr, info_hash: &[u8; 20]| {
+        let mut gp = b"d1:ad2:id20:abcdefghij01234567899:info_hash20:".to_vec();
+        gp.extend(info_hash);
+        gp.extend(b"e1:q9:get_peers1:t2:gp1:y1:qe");
+        dht.handle_datagram(now, from, &gp);
+        let mut token = Vec::new();
+        while let Some(t) = dht.poll_transmit(now, &mut buf) {
+            if let Ok(m) = btdht::krpc::Message::decode(&buf[..t.len]) {
+                if let btdht::krpc::Body::Response(r) = m.body {
+                    token = r.token.unwrap_or_default().to_vec();
+                }
+            }
+        }
+        let mut ann = b"d1:ad2:id20:abcdefghij01234567899:info_hash20:".to_vec();
+        ann.extend(info_hash);
+        ann.extend(b"4:porti6881e5:token");
+        ann.extend(format!("{}:", token.len()).as_bytes());
+        ann.extend(&token);
+        ann.extend(b"e1:q13:announce_peer1:t2:ap1:y1:qe");
+        dht.handle_datagram(now, from, &ann);
+        while dht.poll_transmit(now, &mut buf).is_some() {}
+    };
+    for i in 0..1000u32 {
+        let from = SocketAddr::from(([11, 0, (i >> 8) as u8, i as u8], 6881));
+        announce(dht, from, Id::from_entropy(&i.to_be_bytes()).as_bytes());
+    }
+    for i in 0..100u32 {
+        let from = SocketAddr::from(([12, 0, (i >> 8) as u8, i as u8], 6881));
+        announce(dht, from, STORED);
+    }
+    while dht.poll_event().is_some() {}
+    assert_eq!(
+        dht.peer_store().len(),
+        1001,
+        "store holds 1 000 + 1 info-hashes"
+    );
 }

@@ -228,7 +228,7 @@ impl Dht {
         let token;
         let filters;
         let samples: ArrayVec<Id, MAX_SAMPLES>;
-        let mut peers = [UNSPECIFIED; MAX_VALUES_V4];
+        let mut peers;
         let query = |kind| {
             Body::Query(Query {
                 id,
@@ -289,6 +289,7 @@ impl Dht {
                 }
                 let envelope = envelope(GET_PEERS_ENVELOPE, &out.tid, v4, v6)
                     .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
+                peers = [UNSPECIFIED; MAX_VALUES_V4];
                 let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
                     .min(self.config.max_values)
                     .min(peers.len());

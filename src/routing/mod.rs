@@ -699,18 +699,16 @@ impl RoutingTable {
     /// address; never adds anything. Returns whether it matched an entry.
     pub fn on_query(&mut self, now: Instant, node: Node) -> bool {
         let addr = canonical(node.addr);
-        if self.by_addr.get(&addr) != Some(&node.id) {
-            return false;
-        }
+        // The id's entry, at this very address (entries hold canonical addresses).
         let Some(at) = self.locate(&node.id) else {
             return false;
         };
         match self.entry_mut(at) {
-            Some(e) => {
+            Some(e) if e.node.addr == addr => {
                 e.last_query = Some(e.last_query.map_or(now, |t| t.max(now)));
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
