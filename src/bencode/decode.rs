@@ -25,6 +25,8 @@ pub enum Token<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct DictState<'a> {
     start: usize,
+    /// Where the last key read starts.
+    key_at: usize,
     prev: Option<&'a [u8]>,
     unsorted: bool,
     check_duplicates_at_end: bool,
@@ -35,6 +37,7 @@ impl<'a> DictState<'a> {
     pub const fn new(start: usize) -> Self {
         DictState {
             start,
+            key_at: start,
             prev: None,
             unsorted: false,
             check_duplicates_at_end: true,
@@ -46,6 +49,7 @@ impl<'a> DictState<'a> {
     pub(crate) const fn caller_checks_duplicates(start: usize) -> Self {
         DictState {
             start,
+            key_at: start,
             prev: None,
             unsorted: false,
             check_duplicates_at_end: false,
@@ -55,6 +59,12 @@ impl<'a> DictState<'a> {
     /// Whether a key has come out of ascending order so far.
     pub const fn is_unsorted(&self) -> bool {
         self.unsorted
+    }
+
+    /// The error for a key read twice, at the last key read.
+    #[cold]
+    pub(crate) fn duplicate(&self) -> Error {
+        Error::new(ErrorKind::DuplicateKey, self.key_at)
     }
 }
 
@@ -256,26 +266,27 @@ impl<'a> Decoder<'a> {
     /// order when [`KeyOrder::Sorted`] is required.
     #[inline(always)]
     pub fn next_key(&mut self, dict: &mut DictState<'a>) -> Result<Option<&'a [u8]>, Error> {
+        let key = self.next_key_unchecked(dict)?;
+        if let Some(key) = key {
+            self.check_key(dict, key)?;
+        }
+        Ok(key)
+    }
+
+    /// Like [`Decoder::next_key`], but leaves the uniqueness and order of keys to the
+    /// caller, which must pass every key to [`Decoder::check_key`] except those it
+    /// checks itself to come at most once (failing with [`DictState::duplicate`]).
+    /// Typed readers know their keys: a field already set is a duplicate, which saves
+    /// comparing each key with the one before.
+    #[inline(always)]
+    pub(crate) fn next_key_unchecked(
+        &mut self,
+        dict: &mut DictState<'a>,
+    ) -> Result<Option<&'a [u8]>, Error> {
         match self.input.get(self.pos) {
             Some(b'0'..=b'9') => {
-                let at = self.pos;
-                let key = self.read_bytes()?;
-                if let Some(prev) = dict.prev {
-                    match key_order(key, prev) {
-                        core::cmp::Ordering::Greater => {}
-                        core::cmp::Ordering::Equal => {
-                            return Err(Error::new(ErrorKind::DuplicateKey, at));
-                        }
-                        core::cmp::Ordering::Less => {
-                            if self.options.order() == KeyOrder::Sorted {
-                                return Err(Error::new(ErrorKind::UnsortedKey, at));
-                            }
-                            dict.unsorted = true;
-                        }
-                    }
-                }
-                dict.prev = Some(key);
-                Ok(Some(key))
+                dict.key_at = self.pos;
+                self.read_bytes().map(Some)
             }
             Some(b'e') => {
                 let end = self.pos;
@@ -288,6 +299,27 @@ impl<'a> Decoder<'a> {
             None => Err(self.err(ErrorKind::UnexpectedEof)),
             Some(_) => Err(self.err(ErrorKind::NonStringKey)),
         }
+    }
+
+    /// Checks the key just read by [`Decoder::next_key_unchecked`] against the previous
+    /// one checked: not equal, and greater when [`KeyOrder::Sorted`] is required. A key
+    /// out of order marks the dictionary for the full duplicate check when it closes.
+    #[inline(always)]
+    pub(crate) fn check_key(&self, dict: &mut DictState<'a>, key: &'a [u8]) -> Result<(), Error> {
+        if let Some(prev) = dict.prev {
+            match key_order(key, prev) {
+                core::cmp::Ordering::Greater => {}
+                core::cmp::Ordering::Equal => return Err(dict.duplicate()),
+                core::cmp::Ordering::Less => {
+                    if self.options.order() == KeyOrder::Sorted {
+                        return Err(Error::new(ErrorKind::UnsortedKey, dict.key_at));
+                    }
+                    dict.unsorted = true;
+                }
+            }
+        }
+        dict.prev = Some(key);
+        Ok(())
     }
 
     /// Skips a run of consecutive 6-byte strings (`6:xxxxxx`, compact IPv4 peers) and

@@ -187,39 +187,41 @@ fn decode_message<'a>(
     let mut q = None;
     let mut version = None;
     let mut ip = None;
-    let mut read_only = false;
+    let mut read_only = None;
     let mut args_at = None;
-    let mut has_return = false;
+    let mut has_return = None;
     let mut err = None;
-    while let Some(key) = d.next_key(&mut top)? {
+    // Each known key fills its own slot, which tells whether it came twice; only the
+    // others go through the decoder's key check.
+    while let Some(key) = d.next_key_unchecked(&mut top)? {
         match key {
-            b"a" => args_at = Some(decode_args(&mut d, args)?),
-            b"e" => err = Some(decode_error_list(&mut d)?),
-            b"ip" => {
+            b"a" => once(&mut args_at, &top, || decode_args(&mut d, args))?,
+            b"e" => once(&mut err, &top, || decode_error_list(&mut d))?,
+            b"ip" => once(&mut ip, &top, || {
                 let at = d.position();
                 let b = d.expect_bytes().map_err(|e| typed(e, Field::Ip))?;
-                ip =
-                    Some(decode_peer(b).ok_or(fail(DecodeErrorKind::InvalidValue(Field::Ip), at))?);
-            }
-            b"q" => q = Some(d.expect_bytes().map_err(|e| typed(e, Field::Method))?),
-            b"r" => {
-                decode_response(&mut d, ret)?;
-                has_return = true;
-            }
-            b"ro" => read_only = d.expect_int().map_err(|e| typed(e, Field::ReadOnly))? == 1,
-            b"t" => {
-                t = Some(
-                    d.expect_bytes()
-                        .map_err(|e| typed(e, Field::TransactionId))?,
-                )
-            }
-            b"v" => version = Some(d.expect_bytes().map_err(|e| typed(e, Field::Version))?),
-            b"y" => {
+                decode_peer(b).ok_or(fail(DecodeErrorKind::InvalidValue(Field::Ip), at))
+            })?,
+            b"q" => once(&mut q, &top, || {
+                d.expect_bytes().map_err(|e| typed(e, Field::Method))
+            })?,
+            b"r" => once(&mut has_return, &top, || decode_response(&mut d, ret))?,
+            b"ro" => once(&mut read_only, &top, || {
+                Ok(d.expect_int().map_err(|e| typed(e, Field::ReadOnly))? == 1)
+            })?,
+            b"t" => once(&mut t, &top, || {
+                d.expect_bytes().map_err(|e| typed(e, Field::TransactionId))
+            })?,
+            b"v" => once(&mut version, &top, || {
+                d.expect_bytes().map_err(|e| typed(e, Field::Version))
+            })?,
+            b"y" => once(&mut y, &top, || {
                 let at = d.position();
                 let b = d.expect_bytes().map_err(|e| typed(e, Field::Kind))?;
-                y = Some(kind_of(b).ok_or(fail(DecodeErrorKind::UnknownKind, at))?);
-            }
+                kind_of(b).ok_or(fail(DecodeErrorKind::UnknownKind, at))
+            })?,
             _ => {
+                d.check_key(&mut top, key)?;
                 d.skip_value()?;
             }
         }
@@ -233,7 +235,7 @@ fn decode_message<'a>(
             method: q.ok_or_else(|| missing(Field::Method))?,
             args_at: args_at.ok_or_else(|| missing(Field::Arguments))?,
         },
-        MessageKind::Response if has_return => BodyKind::Response,
+        MessageKind::Response if has_return.is_some() => BodyKind::Response,
         MessageKind::Response => return Err(missing(Field::Return)),
         MessageKind::Error => BodyKind::Error(err.ok_or_else(|| missing(Field::Error))?),
     };
@@ -241,9 +243,24 @@ fn decode_message<'a>(
         transaction_id,
         version,
         ip,
-        read_only,
+        read_only: read_only.unwrap_or(false),
     };
     Ok((envelope, kind))
+}
+
+/// Reads a known key's value into its slot, or fails if the slot is already filled: the
+/// key came twice.
+#[inline(always)]
+fn once<T>(
+    slot: &mut Option<T>,
+    dict: &DictState<'_>,
+    read: impl FnOnce() -> Result<T, Fail>,
+) -> Result<(), Fail> {
+    if slot.is_some() {
+        return Err(dict.duplicate().into());
+    }
+    *slot = Some(read()?);
+    Ok(())
 }
 
 #[inline]
@@ -270,32 +287,38 @@ fn flag(d: &mut Decoder<'_>, field: Field) -> Result<i64, Fail> {
 fn decode_args<'a>(d: &mut Decoder<'a>, a: &mut Args<'a>) -> Result<usize, Fail> {
     let at = d.position();
     let mut dict = d.expect_dict().map_err(|e| typed(e, Field::Arguments))?;
-    while let Some(key) = d.next_key(&mut dict)? {
+    while let Some(key) = d.next_key_unchecked(&mut dict)? {
         match key {
-            b"id" => a.id = Some(id_field(d, Field::Id)?),
-            b"target" => a.target = Some(id_field(d, Field::Target)?),
-            b"info_hash" => a.info_hash = Some(id_field(d, Field::InfoHash)?),
-            b"token" => a.token = Some(d.expect_bytes().map_err(|e| typed(e, Field::Token))?),
-            b"port" => {
-                let pat = d.position();
-                let p = flag(d, Field::Port)?;
-                a.port = Some(
-                    u16::try_from(p)
-                        .map_err(|_| fail(DecodeErrorKind::InvalidValue(Field::Port), pat))?,
-                );
-            }
-            b"implied_port" => a.implied_port = Some(flag(d, Field::ImpliedPort)? != 0),
-            b"seed" => a.seed = Some(flag(d, Field::Seed)? == 1),
-            b"noseed" => a.noseed = Some(flag(d, Field::Noseed)? == 1),
-            b"scrape" => a.scrape = Some(flag(d, Field::Scrape)? == 1),
-            b"want" => a.want = Some(decode_want(d)?),
-            b"seq" => a.seq = Some(flag(d, Field::Seq)?),
-            b"cas" => a.cas = Some(flag(d, Field::Cas)?),
-            b"v" => a.value = Some(RawValue::from_checked(d.skip_value()?)),
-            b"k" => a.key = Some(array_field(d, Field::Key)?),
-            b"sig" => a.signature = Some(array_field(d, Field::Signature)?),
-            b"salt" => a.salt = Some(d.expect_bytes().map_err(|e| typed(e, Field::Salt))?),
+            b"id" => once(&mut a.id, &dict, || id_field(d, Field::Id))?,
+            b"target" => once(&mut a.target, &dict, || id_field(d, Field::Target))?,
+            b"info_hash" => once(&mut a.info_hash, &dict, || id_field(d, Field::InfoHash))?,
+            b"token" => once(&mut a.token, &dict, || {
+                d.expect_bytes().map_err(|e| typed(e, Field::Token))
+            })?,
+            b"port" => once(&mut a.port, &dict, || {
+                let at = d.position();
+                u16::try_from(flag(d, Field::Port)?)
+                    .map_err(|_| fail(DecodeErrorKind::InvalidValue(Field::Port), at))
+            })?,
+            b"implied_port" => once(&mut a.implied_port, &dict, || {
+                Ok(flag(d, Field::ImpliedPort)? != 0)
+            })?,
+            b"seed" => once(&mut a.seed, &dict, || Ok(flag(d, Field::Seed)? == 1))?,
+            b"noseed" => once(&mut a.noseed, &dict, || Ok(flag(d, Field::Noseed)? == 1))?,
+            b"scrape" => once(&mut a.scrape, &dict, || Ok(flag(d, Field::Scrape)? == 1))?,
+            b"want" => once(&mut a.want, &dict, || decode_want(d))?,
+            b"seq" => once(&mut a.seq, &dict, || flag(d, Field::Seq))?,
+            b"cas" => once(&mut a.cas, &dict, || flag(d, Field::Cas))?,
+            b"v" => once(&mut a.value, &dict, || {
+                Ok(RawValue::from_checked(d.skip_value()?))
+            })?,
+            b"k" => once(&mut a.key, &dict, || array_field(d, Field::Key))?,
+            b"sig" => once(&mut a.signature, &dict, || array_field(d, Field::Signature))?,
+            b"salt" => once(&mut a.salt, &dict, || {
+                d.expect_bytes().map_err(|e| typed(e, Field::Salt))
+            })?,
             _ => {
+                d.check_key(&mut dict, key)?;
                 d.skip_value()?;
             }
         }
@@ -403,36 +426,39 @@ fn decode_values<'a>(d: &mut Decoder<'a>) -> Result<Values<'a>, Fail> {
 fn decode_response<'a>(d: &mut Decoder<'a>, r: &mut Response<'a>) -> Result<(), Fail> {
     let at = d.position();
     let mut dict: DictState<'a> = d.expect_dict().map_err(|e| typed(e, Field::Return))?;
-    let mut has_id = false;
-    while let Some(key) = d.next_key(&mut dict)? {
+    let mut id = None;
+    while let Some(key) = d.next_key_unchecked(&mut dict)? {
         match key {
-            b"id" => {
-                r.id = id_field(d, Field::Id)?;
-                has_id = true;
-            }
-            b"nodes" => r.nodes = Some(compact(d, Field::Nodes)?),
-            b"nodes6" => r.nodes6 = Some(compact(d, Field::Nodes6)?),
-            b"values" => r.values = Some(decode_values(d)?),
-            b"token" => r.token = Some(d.expect_bytes().map_err(|e| typed(e, Field::Token))?),
-            b"BFsd" => r.bf_seeds = Some(array_field::<BLOOM_LEN>(d, Field::BloomSeeds)?),
-            b"BFpe" => r.bf_peers = Some(array_field::<BLOOM_LEN>(d, Field::BloomPeers)?),
-            b"samples" => r.samples = Some(compact(d, Field::Samples)?),
-            b"interval" => r.interval = Some(flag(d, Field::Interval)?),
-            b"num" => r.num = Some(flag(d, Field::Num)?),
-            b"v" => r.value = Some(RawValue::from_checked(d.skip_value()?)),
-            b"k" => r.key = Some(array_field(d, Field::Key)?),
-            b"seq" => r.seq = Some(flag(d, Field::Seq)?),
-            b"sig" => r.signature = Some(array_field(d, Field::Signature)?),
+            b"id" => once(&mut id, &dict, || id_field(d, Field::Id))?,
+            b"nodes" => once(&mut r.nodes, &dict, || compact(d, Field::Nodes))?,
+            b"nodes6" => once(&mut r.nodes6, &dict, || compact(d, Field::Nodes6))?,
+            b"values" => once(&mut r.values, &dict, || decode_values(d))?,
+            b"token" => once(&mut r.token, &dict, || {
+                d.expect_bytes().map_err(|e| typed(e, Field::Token))
+            })?,
+            b"BFsd" => once(&mut r.bf_seeds, &dict, || {
+                array_field::<BLOOM_LEN>(d, Field::BloomSeeds)
+            })?,
+            b"BFpe" => once(&mut r.bf_peers, &dict, || {
+                array_field::<BLOOM_LEN>(d, Field::BloomPeers)
+            })?,
+            b"samples" => once(&mut r.samples, &dict, || compact(d, Field::Samples))?,
+            b"interval" => once(&mut r.interval, &dict, || flag(d, Field::Interval))?,
+            b"num" => once(&mut r.num, &dict, || flag(d, Field::Num))?,
+            b"v" => once(&mut r.value, &dict, || {
+                Ok(RawValue::from_checked(d.skip_value()?))
+            })?,
+            b"k" => once(&mut r.key, &dict, || array_field(d, Field::Key))?,
+            b"seq" => once(&mut r.seq, &dict, || flag(d, Field::Seq))?,
+            b"sig" => once(&mut r.signature, &dict, || array_field(d, Field::Signature))?,
             _ => {
+                d.check_key(&mut dict, key)?;
                 d.skip_value()?;
             }
         }
     }
-    if has_id {
-        Ok(())
-    } else {
-        Err(fail(DecodeErrorKind::MissingField(Field::Id), at))
-    }
+    r.id = id.ok_or(fail(DecodeErrorKind::MissingField(Field::Id), at))?;
+    Ok(())
 }
 
 fn decode_error_list<'a>(d: &mut Decoder<'a>) -> Result<ErrorMessage<'a>, Fail> {
