@@ -251,3 +251,60 @@ fn time_going_backwards_is_clamped() {
     let _ = Family::V4;
     let _ = Id::default();
 }
+
+#[test]
+fn an_unanswered_ping_is_retried_once_with_a_new_transaction_id_then_times_out() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let silent = addr(7);
+    let q = dht.ping(Instant::from_millis(0), silent).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut tids = Vec::new();
+    let mut now = Instant::from_millis(0);
+    let mut timed_out_at = None;
+    while now < Instant::from_millis(20_000) && timed_out_at.is_none() {
+        while let Some(t) = dht.poll_transmit(now, &mut buf) {
+            assert_eq!(t.to, silent);
+            tids.push(
+                Message::decode(&buf[..t.len])
+                    .unwrap()
+                    .transaction_id
+                    .to_vec(),
+            );
+        }
+        while let Some(e) = dht.poll_event() {
+            if matches!(e, Event::PingTimeout { query, .. } if query == q) {
+                timed_out_at = Some(now);
+            }
+        }
+        now = now + Duration::from_millis(100);
+        dht.handle_timeout(now);
+    }
+    assert_eq!(tids.len(), 2, "the first try and one retry");
+    assert_ne!(tids[0], tids[1]);
+    let at = timed_out_at.expect("a timeout after the retry").as_millis();
+    assert!(
+        (8_000..=8_300).contains(&at),
+        "two 4 s timeouts, got {at} ms"
+    );
+    assert_eq!(dht.stats().retries, 1);
+}
+
+#[test]
+fn retries_can_be_turned_off() {
+    let mut c = config();
+    c.query_retries = 0;
+    let mut dht = Dht::new(c, [1; 32], Instant::from_millis(0));
+    dht.ping(Instant::from_millis(0), addr(7)).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut sent = 0;
+    let mut now = Instant::from_millis(0);
+    while now < Instant::from_millis(10_000) {
+        while dht.poll_transmit(now, &mut buf).is_some() {
+            sent += 1;
+        }
+        now = now + Duration::from_millis(100);
+        dht.handle_timeout(now);
+    }
+    assert_eq!(sent, 1);
+    assert_eq!(dht.stats().retries, 0);
+}

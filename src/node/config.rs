@@ -63,6 +63,10 @@ pub struct Config {
     pub lookup: LookupConfig,
     /// A query unanswered this long has failed (default 4 s).
     pub query_timeout: Duration,
+    /// Times a ping or `announce_peer` is sent again, with a new transaction id, after
+    /// timing out (default 1, as BEP 5 suggests one retry before a node counts as failed).
+    /// Lookup queries are never retried: the lookup asks other candidates instead.
+    pub query_retries: u8,
     /// Queries in flight at once (default 512).
     pub max_transactions: usize,
     /// Lookups (searches) running at once (default 32).
@@ -98,6 +102,7 @@ impl Default for Config {
             routing: routing::Config::default(),
             lookup: LookupConfig::default(),
             query_timeout: Duration::from_secs(4),
+            query_retries: 1,
             max_transactions: 512,
             max_searches: 32,
             max_finished: 32,

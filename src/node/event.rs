@@ -98,8 +98,10 @@ pub struct Stats {
     pub errors_sent: u64,
     /// Responses and errors that matched no transaction (unknown id or wrong address).
     pub unmatched: u64,
-    /// Queries that timed out.
+    /// Queries that timed out (each try counts).
     pub timeouts: u64,
+    /// Queries sent again after a timeout ([`Config::query_retries`](super::Config)).
+    pub retries: u64,
     /// Queries dropped by the per-IP rate limit.
     pub rate_limited: u64,
     /// Queries dropped because the node is read-only.

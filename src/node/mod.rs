@@ -371,6 +371,23 @@ impl Dht {
         body: OutBody,
         purpose: Purpose,
     ) -> bool {
+        // Pings and announce_peer are sent again on timeout; lookup queries are not (the
+        // lookup moves on to other candidates after its soft timeout).
+        let retries = match purpose {
+            Purpose::Ping { .. } | Purpose::Announce { .. } => self.config.query_retries,
+            Purpose::Lookup { .. } | Purpose::Seed { .. } => 0,
+        };
+        self.send_query_with(to, expect, body, purpose, retries)
+    }
+
+    fn send_query_with(
+        &mut self,
+        to: SocketAddr,
+        expect: Option<Id>,
+        body: OutBody,
+        purpose: Purpose,
+        retries: u8,
+    ) -> bool {
         let now = self.now;
         let pending = Pending {
             to,
@@ -378,6 +395,7 @@ impl Dht {
             sent: now,
             deadline: now + self.config.query_timeout,
             purpose,
+            resend: (retries > 0).then(|| (retries, body.clone())),
         };
         let soonest = now
             + self
@@ -531,8 +549,18 @@ impl Dht {
     }
 
     /// A query failed: timed out (`timed_out`) or answered with an error.
-    fn on_failed(&mut self, p: Pending<Purpose>, timed_out: bool) {
+    fn on_failed(&mut self, mut p: Pending<Purpose>, timed_out: bool) {
         let now = self.now;
+        if timed_out {
+            if let Some((left, body)) = p.resend.take() {
+                // A fresh transaction id: a late answer to the first try is unmatched.
+                self.stats.retries = self.stats.retries.saturating_add(1);
+                let retries = left.saturating_sub(1);
+                if self.send_query_with(p.to, p.expect, body, p.purpose, retries) {
+                    return;
+                }
+            }
+        }
         if timed_out {
             if let Some(id) = p.expect {
                 if let Some(t) = self.table_mut(Family::of(&p.to)) {

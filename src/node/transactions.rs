@@ -20,6 +20,8 @@ pub(crate) struct Pending<P> {
     pub(crate) sent: Instant,
     pub(crate) deadline: Instant,
     pub(crate) purpose: P,
+    /// What to send again if this times out, and how many more times.
+    pub(crate) resend: Option<(u8, super::OutBody)>,
 }
 
 #[derive(Clone, Debug)]
