@@ -238,11 +238,7 @@ fn main() -> ExitCode {
                 }
                 Event::Peer {
                     info_hash, peer, ..
-                } => {
-                    if seen.insert((info_hash, peer)) {
-                        println!("peer {info_hash} {peer}");
-                    }
-                }
+                } if seen.insert((info_hash, peer)) => println!("peer {info_hash} {peer}"),
                 Event::LookupDone {
                     query,
                     target,
