@@ -118,9 +118,9 @@ impl<'a> Value<'a> {
     /// Decodes exactly one value under the given options.
     pub fn decode_with(input: &'a [u8], options: DecodeOptions) -> Result<Value<'a>, Error> {
         let mut d = Decoder::with_options(input, options);
-        // Sized from the input so typical messages never regrow the scratch stacks.
-        let mut lists = ListScratch::with_capacity((input.len() / 16).clamp(4, 64));
-        let mut dicts = DictScratch::with_capacity((input.len() / 32).clamp(4, 32));
+        // Allocated when the first list or dictionary opens (see `reserve_scratch`).
+        let mut lists = ListScratch::new();
+        let mut dicts = DictScratch::new();
         let v = decode_value(&mut d, &mut lists, &mut dicts)?;
         d.finish()?;
         Ok(v)
@@ -231,18 +231,36 @@ impl<'a> Value<'a> {
     }
 }
 
-/// One container item: leaves are read inline, containers recurse.
+/// Gives a scratch stack its buffer when the first container of its kind opens, sized
+/// from the input (`items`: how many it could hold at most) so that typical messages
+/// never regrow it, and a message without lists allocates no list stack.
+#[inline(always)]
+fn reserve_scratch<T>(scratch: &mut Vec<T>, items: usize) {
+    if scratch.capacity() == 0 {
+        *scratch = Vec::with_capacity(items.clamp(8, 64));
+    }
+}
+
+/// Reads one container item and hands it to `push` with the scratch stacks: leaves are
+/// read inline, containers recurse. A leaf goes straight into its slot: returning it
+/// first as a `Result<Value>` would write it to the stack in pieces and read it back
+/// whole, which stalls the CPU's store forwarding on every item.
 #[inline(always)]
 fn item<'a>(
     d: &mut Decoder<'a>,
     lists: &mut ListScratch<'a>,
     dicts: &mut DictScratch<'a>,
-) -> Result<Value<'a>, Error> {
+    push: impl FnOnce(&mut ListScratch<'a>, &mut DictScratch<'a>, Value<'a>),
+) -> Result<(), Error> {
     match d.peek_kind() {
-        Some(Kind::Bytes) => d.expect_bytes().map(Value::Bytes),
-        Some(Kind::Int) => d.expect_int().map(Value::Int),
-        _ => decode_value(d, lists, dicts),
+        Some(Kind::Bytes) => push(lists, dicts, Value::Bytes(d.expect_bytes()?)),
+        Some(Kind::Int) => push(lists, dicts, Value::Int(d.expect_int()?)),
+        _ => {
+            let v = decode_value(d, lists, dicts)?;
+            push(lists, dicts, v);
+        }
     }
+    Ok(())
 }
 
 /// Recursive descent; depth is bounded by the decoder's limit. Items are gathered on
@@ -259,19 +277,21 @@ fn decode_value<'a>(
         Token::Int(n) => Ok(Value::Int(n)),
         Token::Bytes(b) => Ok(Value::Bytes(b)),
         Token::List => {
+            // An item takes at least two bytes (`0:`), a list of compact peers eight.
+            reserve_scratch(lists, d.input().len() / 8);
             let mark = lists.len();
             while d.next_item()? {
-                let v = item(d, lists, dicts)?;
-                lists.push(v);
+                item(d, lists, dicts, |lists, _, v| lists.push(v))?;
             }
             Ok(Value::List(lists.split_off(mark)))
         }
         Token::Dict => {
+            // An entry takes at least four bytes (`0:0:`).
+            reserve_scratch(dicts, d.input().len() / 8);
             let mark = dicts.len();
             let mut state = DictState::caller_checks_duplicates(d.position());
             while let Some(key) = d.next_key(&mut state)? {
-                let v = item(d, lists, dicts)?;
-                dicts.push((key, v));
+                item(d, lists, dicts, |_, dicts, v| dicts.push((key, v)))?;
             }
             let mut entries = dicts.split_off(mark);
             if state.is_unsorted() {
