@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two examples/node.rs processes on 127.0.0.1 bootstrap off each other, each announces an
-# info-hash, and each must find the peer the other announced. Loopback only.
+# info-hash, and each must find the peer the other announced; then examples/tokio.rs joins
+# through one of them and must find both peers. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ Y=2222222222222222222222222222222222222222
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-cargo build --release --example node --quiet
+cargo build --release --example node --example tokio --quiet
 NODE=target/release/examples/node
 
 "$NODE" --bind "$A" --bootstrap "$B" --allow-local --seconds 12 --repeat 2 \
@@ -20,17 +21,30 @@ PA=$!
 "$NODE" --bind "$B" --bootstrap "$A" --allow-local --seconds 12 --repeat 2 \
     --announce "$Y:7002" --get-peers "$X" >"$OUT/b" 2>&1 &
 PB=$!
+# The tokio driver joins once both have announced (waited for at most 10 s), and looks
+# both info-hashes up.
+for _ in $(seq 100); do
+    grep -q "^announced" "$OUT/a" 2>/dev/null && grep -q "^announced" "$OUT/b" 2>/dev/null && break
+    sleep 0.1
+done
+RT=0
+timeout 20 target/release/examples/tokio --bind 127.0.0.1:0 --bootstrap "$A" --allow-local \
+    --get-peers "$X" --get-peers "$Y" --seconds 6 </dev/null >"$OUT/t" 2>&1 || RT=$?
 RA=0; RB=0
 wait "$PA" || RA=$?
 wait "$PB" || RB=$?
 
 echo "--- node A ($A) ---"; cat "$OUT/a"
 echo "--- node B ($B) ---"; cat "$OUT/b"
+echo "--- examples/tokio.rs ---"; cat "$OUT/t"
 fail=0
 grep -q "^peer $Y 127.0.0.1:7002$" "$OUT/a" || { echo "two-nodes: A did not find B's peer"; fail=1; }
 grep -q "^peer $X 127.0.0.1:7001$" "$OUT/b" || { echo "two-nodes: B did not find A's peer"; fail=1; }
 grep -q "^announced $X [1-9]" "$OUT/a" || { echo "two-nodes: A's announce was not accepted"; fail=1; }
 grep -q "^announced $Y [1-9]" "$OUT/b" || { echo "two-nodes: B's announce was not accepted"; fail=1; }
+grep -q "^peer $X 127.0.0.1:7001$" "$OUT/t" && grep -q "^peer $Y 127.0.0.1:7002$" "$OUT/t" \
+    || { echo "two-nodes: the tokio node did not find both peers"; fail=1; }
+[ "$RT" = 0 ] || { echo "two-nodes: the tokio node exited with $RT"; fail=1; }
 [ "$RA" = 0 ] && [ "$RB" = 0 ] || { echo "two-nodes: exit codes $RA $RB"; fail=1; }
-[ "$fail" = 0 ] && echo "two-nodes: each process found the other's announced peer"
+[ "$fail" = 0 ] && echo "two-nodes: each process found the other's announced peer, and the tokio node both"
 exit "$fail"

@@ -38,10 +38,66 @@
 //! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 //!
+//! ## Driving the node
+//!
+//! A [`node::Dht`] is driven by four calls: [`handle_datagram`](node::Dht::handle_datagram)
+//! when a datagram arrives, [`handle_timeout`](node::Dht::handle_timeout) when the time
+//! from [`poll_timeout`](node::Dht::poll_timeout) comes, and
+//! [`poll_transmit`](node::Dht::poll_transmit) / [`poll_event`](node::Dht::poll_event)
+//! until they return `None`. Commands ([`ping`](node::Dht::ping),
+//! [`get_peers`](node::Dht::get_peers), [`announce`](node::Dht::announce), …) return a
+//! [`node::QueryId`]; results come back as [`node::Event`]s. Here two nodes talk through
+//! memory, with no socket at all:
+//!
+//! ```
+//! use btdht::node::{Config, Dht, Event};
+//! use btdht::routing::LocalAddresses;
+//! use btdht::time::Instant;
+//! use core::net::SocketAddr;
+//!
+//! let mut config = Config::default();
+//! config.routing.local_addresses = LocalAddresses::Allow; // the addresses below are local
+//! let (a_addr, b_addr): (SocketAddr, SocketAddr) =
+//!     ("127.0.0.2:6881".parse()?, "127.0.0.3:6881".parse()?);
+//! let start = Instant::from_millis(0);
+//! // Each node gets a clock reading and 32 bytes of seed (real entropy in practice).
+//! let mut a = Dht::new(config.clone(), [1; 32], start);
+//! let mut b = Dht::new(config, [2; 32], start);
+//!
+//! a.ping(start, b_addr)?;
+//! let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+//! let mut answered = false;
+//! for ms in 1..10 {
+//!     let now = Instant::from_millis(ms);
+//!     while let Some(t) = a.poll_transmit(now, &mut buf) {
+//!         b.handle_datagram(now, a_addr, &buf[..t.len]); // "send" = hand it over
+//!     }
+//!     while let Some(t) = b.poll_transmit(now, &mut buf) {
+//!         a.handle_datagram(now, b_addr, &buf[..t.len]);
+//!     }
+//!     while let Some(event) = a.poll_event() {
+//!         answered |= matches!(event, Event::Pong { .. });
+//!     }
+//! }
+//! assert!(answered);
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
+//! With a real socket the loop is the same, plus a wait for whichever comes first: a
+//! datagram or `poll_timeout`. `examples/node.rs` does it with a blocking
+//! `std::net::UdpSocket`, `examples/tokio.rs` with tokio's `select!`, and
+//! `examples/swarm.rs` runs 64 of them on loopback. [`node::Config`] documents every
+//! knob with its default and the reason for it.
+//!
 //! ## `no_std`
 //!
 //! The crate is `#![no_std]` and needs only `alloc`. The default `std` feature adds
 //! nothing but conveniences; build with `default-features = false` on embedded targets.
+//! What a node needs from its platform is exactly what the example above gives it:
+//! a millisecond clock reading with every call ([`time::Instant::from_millis`]), a
+//! 32-byte seed once, at [`node::Dht::new`] (it drives ids, tokens and transaction ids),
+//! and a buffer of [`krpc::MAX_DATAGRAM_LEN`] bytes to encode into; plus a way to send
+//! and receive UDP datagrams, which stays the caller's.
 
 #![no_std]
 #![forbid(unsafe_code)]
