@@ -34,8 +34,10 @@ pub struct RateLimit {
     pub per_second: u32,
     /// Queries an IP may send in a burst (default 40).
     pub burst: u32,
-    /// IPs tracked at once; the table is a fixed-size array indexed by a keyed hash, so
-    /// its memory is bounded whatever the traffic (default 1024).
+    /// IPs tracked at once; the table is a fixed-size array indexed by a keyed hash,
+    /// 24 bytes a slot, allocated at the first query, so its memory is bounded whatever
+    /// the traffic (default 256: 6 KB; a flooder's bucket is reset only when another
+    /// sender hashes to its slot, and libtorrent watches only its 20 busiest senders).
     pub tracked_ips: usize,
 }
 
@@ -44,7 +46,7 @@ impl Default for RateLimit {
         RateLimit {
             per_second: 20,
             burst: 40,
-            tracked_ips: 1024,
+            tracked_ips: 256,
         }
     }
 }

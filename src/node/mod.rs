@@ -237,8 +237,6 @@ impl Dht {
         };
         let rate_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"rate")).bytes());
         let (peers, items, samples) = (config.peers, config.items, config.samples);
-        let outgoing_cap = config.max_outgoing.clamp(1, 4096);
-        let events_cap = config.max_events.clamp(1, 4096);
         Dht {
             rate: RateLimiter::new(config.rate_limit, rate_key),
             transactions: Transactions::new(config.max_transactions),
@@ -251,10 +249,11 @@ impl Dht {
             table6,
             searches: Vec::new(),
             finished: VecDeque::new(),
-            // Queues are allocated once at their caps: memory is fixed by `Config`, and
-            // answering a query never allocates.
-            outgoing: VecDeque::with_capacity(outgoing_cap),
-            events: VecDeque::with_capacity(events_cap),
+            // Queues grow to the most they ever held (at most their caps) and keep that
+            // capacity: memory is bounded by `Config`, a node pays only for the traffic
+            // it has seen, and once warm, answering a query never allocates.
+            outgoing: VecDeque::new(),
+            events: VecDeque::new(),
             stats: Stats::default(),
             next_query_id: 1,
             next_maintenance: now + MAINTENANCE_EVERY,
