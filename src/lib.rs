@@ -17,6 +17,7 @@
 //! | [`token`] | rotating announce tokens bound to the requester's IP |
 //! | [`lookup`] | the iterative lookup as a pure sub-machine |
 //! | [`node`] | [`node::Dht`]: the state machine users drive |
+//! | `sim` | (feature `sim`) a deterministic simulator running many `Dht`s on virtual addresses |
 //!
 //! ## Decoding a datagram
 //!
@@ -114,6 +115,8 @@ pub mod krpc;
 pub mod lookup;
 pub mod node;
 pub mod routing;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -1,0 +1,125 @@
+//! Runs a whole DHT in one process on the deterministic simulator and prints how its
+//! lookups did (feature `sim`; nothing touches a socket).
+//!
+//! ```text
+//! cargo run --release --features sim --example simulate -- --nodes 10000 --lookups 1000 \
+//!     --seed 1 --loss 0.1 --churn 0.2 --silent 0.2 --hostile 0 --rtt-ms 100
+//! ```
+//!
+//! Flags: `--nodes N` (default 10000), `--lookups N` (1000), `--seed N` (1), `--loss F`,
+//! `--churn F` (fraction of nodes replaced while the lookups run), `--hostile F`,
+//! `--silent F`, `--nat F` (all default 0), `--rtt-ms N` (median round trip, 100),
+//! `--alpha N`, `--k N`, `--soft-timeout-ms N` (the lookup settings; default: the
+//! crate's). Progress lines go to stderr; the last stdout line starts with `summary`.
+
+use btdht::node::Config;
+use btdht::sim::LinkModel;
+use btdht::sim::scenario::{Phase, Scenario};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts live heap bytes, for the memory-per-node figure.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn parse() -> Result<Scenario, String> {
+    let mut s = Scenario {
+        nodes: 10_000,
+        lookups: 1000,
+        ..Scenario::default()
+    };
+    let mut link = LinkModel::default();
+    let mut config = Config::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let v = args.next().ok_or(format!("{flag} needs a value"))?;
+        let float = || v.parse::<f64>().map_err(|e| format!("{flag}: {e}"));
+        let int = || v.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--nodes" => s.nodes = int()? as usize,
+            "--lookups" => s.lookups = int()? as usize,
+            "--seed" => s.seed = int()?,
+            "--loss" => link.loss = float()?,
+            "--churn" => s.churn = float()?,
+            "--hostile" => s.hostile = float()?,
+            "--silent" => s.silent = float()?,
+            "--nat" => s.nat = float()?,
+            "--rtt-ms" => link.median_rtt = Duration::from_millis(int()?),
+            "--alpha" => config.lookup.alpha = int()? as usize,
+            "--k" => config.lookup.k = int()? as usize,
+            "--soft-timeout-ms" => config.lookup.soft_timeout = Duration::from_millis(int()?),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    s.link = link;
+    s.config = config;
+    Ok(s)
+}
+
+fn main() -> ExitCode {
+    let scenario = match parse() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let wall = Instant::now();
+    let mut built_mem = 0;
+    let report = scenario.run(|p| {
+        let what = match p.phase {
+            Phase::Building { done, of } => {
+                if done == of {
+                    built_mem = LIVE.load(Ordering::Relaxed);
+                }
+                format!("building {done}/{of}")
+            }
+            Phase::Announcing { done, of } => format!("announcing {done}/{of}"),
+            Phase::LookingUp { done, of } => format!("looking up {done}/{of}"),
+        };
+        eprintln!(
+            "[{:6.1}s wall, {:7.1}s virtual] {what}, {} datagrams",
+            wall.elapsed().as_secs_f64(),
+            p.virtual_time.as_secs_f64(),
+            p.delivered
+        );
+    });
+    let s = report.summary();
+    println!(
+        "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_ms={} p90_ms={} p99_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
+        scenario.nodes,
+        s.lookups,
+        s.correct_rate,
+        s.found_rate,
+        s.median_queries,
+        s.p90_queries,
+        s.median_ms,
+        s.p90_ms,
+        s.p99_ms,
+        built_mem / scenario.nodes.max(1),
+        PEAK.load(Ordering::Relaxed),
+        wall.elapsed().as_secs_f64(),
+        report.trace_hash
+    );
+    ExitCode::SUCCESS
+}

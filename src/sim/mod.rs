@@ -1,0 +1,513 @@
+//! A deterministic network simulator: many [`Dht`]s on virtual addresses, one virtual
+//! clock, an event queue (feature `sim`).
+//!
+//! Nothing here touches a socket: datagrams move from one node's
+//! [`poll_transmit`](Dht::poll_transmit) to another's
+//! [`handle_datagram`](Dht::handle_datagram) through a queue ordered by virtual time,
+//! after a [`LinkModel`] has decided their latency, loss and duplication. Every chance
+//! comes from one seed, so the same seed gives the same run, datagram for datagram
+//! ([`Sim::trace_hash`] is the proof a test checks).
+//!
+//! Nodes can misbehave ([`Behaviour`]): stay in others' tables but never answer, sit
+//! behind a NAT, or lie. [`scenario`] builds whole networks, runs lookups on them and
+//! scores each against an oracle that knows every live node.
+//!
+//! ```
+//! use btdht::node::{Config, Event};
+//! use btdht::sim::{LinkModel, Sim};
+//! use core::time::Duration;
+//!
+//! let mut sim = Sim::new(7, LinkModel::default());
+//! let a = sim.add_node(Config::default());
+//! let b = sim.add_node(Config::default());
+//! let b_addr = sim.addr(b);
+//! sim.command(a, |dht, now| dht.bootstrap(now, &[b_addr]))?;
+//! sim.run_for(Duration::from_secs(5));
+//! let mut joined = false;
+//! while let Some((node, event)) = sim.poll_event() {
+//!     joined |= node == a && matches!(event, Event::Bootstrapped { nodes: 1 });
+//! }
+//! assert!(joined);
+//! # Ok::<(), btdht::node::CommandError>(())
+//! ```
+
+mod link;
+pub mod scenario;
+
+pub use link::{LinkModel, Rng};
+
+use crate::Id;
+use crate::krpc::{self, Body, Message, Nodes4, QueryKind, Response};
+use crate::node::{Config, Dht, Event};
+use crate::routing::LocalAddresses;
+use crate::time::Instant;
+use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::vec::Vec;
+use core::cmp::Reverse;
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::time::Duration;
+use std::collections::HashSet;
+
+/// Virtual nodes live at 10.0.0.1, 10.0.0.2, … (node `i` at `10.0.0.0 + i + 1`, port 6881).
+const FIRST_ADDR: u32 = 0x0a00_0001;
+/// Made-up nodes that hostile nodes hand out live at 11.x.x.x, where nobody answers.
+const PHANTOM_NET: u32 = 0x0b00_0000;
+const PORT: u16 = 6881;
+
+/// How a node behaves towards the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Runs its `Dht` as it is.
+    Honest,
+    /// Receives and sends nothing: it stays in the tables that knew it, and never
+    /// answers.
+    Silent,
+    /// Behind a NAT: datagrams reach it only from addresses it has sent to.
+    Nat,
+    /// Answers `find_node` and `get_peers` with made-up nodes very close to the target
+    /// (at addresses where nobody answers) and a wrong token, half the time from a
+    /// spoofed source address; answers pings honestly so that it stays in tables.
+    Hostile,
+}
+
+/// What the queue holds.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum What {
+    /// A datagram arriving at node `to`.
+    Deliver {
+        to: usize,
+        from: SocketAddr,
+        bytes: Vec<u8>,
+    },
+    /// Node `node`'s timer, as it was when scheduled.
+    Timer { node: usize },
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    what: What,
+}
+
+/// One virtual node.
+#[derive(Debug)]
+struct SimNode {
+    addr: SocketAddr,
+    dht: Dht,
+    live: bool,
+    behaviour: Behaviour,
+    /// The timer currently queued for this node, if any.
+    timer: Option<Instant>,
+    /// Under an upload limit: when the link is free again.
+    link_free: Instant,
+    /// Behind a NAT: addresses it has sent to.
+    contacted: HashSet<SocketAddr>,
+}
+
+/// The simulated network. See the [module docs](self).
+#[derive(Debug)]
+pub struct Sim {
+    seed: u64,
+    rng: Rng,
+    link: LinkModel,
+    now: Instant,
+    nodes: Vec<SimNode>,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    events: VecDeque<(usize, Event)>,
+    buf: Vec<u8>,
+    trace: u64,
+    delivered: u64,
+}
+
+impl Sim {
+    /// An empty network whose every chance derives from `seed`.
+    pub fn new(seed: u64, link: LinkModel) -> Sim {
+        Sim {
+            seed,
+            rng: Rng::new(seed),
+            link,
+            now: Instant::from_millis(0),
+            nodes: Vec::new(),
+            queue: BinaryHeap::new(),
+            seq: 0,
+            events: VecDeque::new(),
+            buf: alloc::vec![0; krpc::MAX_DATAGRAM_LEN],
+            trace: 0xcbf2_9ce4_8422_2325,
+            delivered: 0,
+        }
+    }
+
+    /// Adds an honest node at the next virtual address and returns its index. Virtual
+    /// addresses are private ones, so the node is told to accept local addresses.
+    pub fn add_node(&mut self, mut config: Config) -> usize {
+        config.routing.local_addresses = LocalAddresses::Allow;
+        let index = self.nodes.len();
+        let addr = addr_of(index);
+        let dht = Dht::new(config, self.rng.seed(), self.now);
+        self.nodes.push(SimNode {
+            addr,
+            dht,
+            live: true,
+            behaviour: Behaviour::Honest,
+            timer: None,
+            link_free: self.now,
+            contacted: HashSet::new(),
+        });
+        self.after_activity(index);
+        index
+    }
+
+    /// How many nodes were ever added (live or not).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no node was ever added.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Node `index`'s address.
+    ///
+    /// # Panics
+    /// If `index` is not a node's.
+    pub fn addr(&self, index: usize) -> SocketAddr {
+        self.nodes[index].addr
+    }
+
+    /// The node at `addr`, if it is one of ours.
+    pub fn index_of(&self, addr: SocketAddr) -> Option<usize> {
+        let SocketAddr::V4(a) = addr else { return None };
+        let i = u32::from(*a.ip()).checked_sub(FIRST_ADDR)? as usize;
+        (a.port() == PORT && i < self.nodes.len()).then_some(i)
+    }
+
+    /// Node `index`'s state machine.
+    ///
+    /// # Panics
+    /// If `index` is not a node's.
+    pub fn dht(&self, index: usize) -> &Dht {
+        &self.nodes[index].dht
+    }
+
+    /// Runs `f` on node `index` now (a command: `get_peers`, `announce`, …), then sends
+    /// what it queued.
+    ///
+    /// # Panics
+    /// If `index` is not a node's.
+    pub fn command<R>(&mut self, index: usize, f: impl FnOnce(&mut Dht, Instant) -> R) -> R {
+        let now = self.now;
+        let r = f(&mut self.nodes[index].dht, now);
+        self.after_activity(index);
+        r
+    }
+
+    /// Node `index`'s behaviour.
+    pub fn behaviour(&self, index: usize) -> Option<Behaviour> {
+        self.nodes.get(index).map(|n| n.behaviour)
+    }
+
+    /// Changes node `index`'s behaviour from now on.
+    pub fn set_behaviour(&mut self, index: usize, behaviour: Behaviour) {
+        if let Some(n) = self.nodes.get_mut(index) {
+            n.behaviour = behaviour;
+        }
+    }
+
+    /// Whether node `index` is still in the network.
+    pub fn is_live(&self, index: usize) -> bool {
+        self.nodes.get(index).is_some_and(|n| n.live)
+    }
+
+    /// Takes node `index` off the network for good (churn): it receives, sends and
+    /// reports nothing more.
+    pub fn remove_node(&mut self, index: usize) {
+        if let Some(n) = self.nodes.get_mut(index) {
+            n.live = false;
+        }
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The simulator's generator, for drivers that want their choices to follow the
+    /// seed too.
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    /// Datagrams delivered so far.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// A hash of every delivery so far (time, source, destination, bytes): two runs
+    /// with the same seed and the same commands have the same hash.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace
+    }
+
+    /// The next event any live node reported, with the node's index.
+    pub fn poll_event(&mut self) -> Option<(usize, Event)> {
+        self.events.pop_front()
+    }
+
+    /// Runs the network until virtual time `until` (or until nothing is queued).
+    pub fn run_until(&mut self, until: Instant) {
+        while let Some(Reverse(next)) = self.queue.peek() {
+            if next.at > until {
+                break;
+            }
+            let Some(Reverse(item)) = self.queue.pop() else {
+                break;
+            };
+            self.now = item.at;
+            self.dispatch(item.what);
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs the network for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// The ids of the `k` live nodes closest to `target` that a stranger can reach
+    /// (honest or hostile: not silent, not behind a NAT), leaving out `except`. This is
+    /// the oracle a lookup is scored against.
+    pub fn closest_reachable(&self, target: &Id, k: usize, except: Option<usize>) -> Vec<Id> {
+        let mut ids: Vec<Id> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| {
+                n.live
+                    && Some(*i) != except
+                    && matches!(n.behaviour, Behaviour::Honest | Behaviour::Hostile)
+            })
+            .map(|(_, n)| *n.dht.id())
+            .collect();
+        if ids.len() > k {
+            ids.select_nth_unstable_by_key(k, |id| id.distance(target));
+            ids.truncate(k);
+        }
+        ids.sort_by_key(|id| id.distance(target));
+        ids
+    }
+
+    fn push(&mut self, at: Instant, what: What) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            what,
+        }));
+    }
+
+    fn dispatch(&mut self, what: What) {
+        match what {
+            What::Timer { node } => {
+                let Some(n) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                if n.timer != Some(self.now) {
+                    return; // replaced by an earlier one
+                }
+                n.timer = None;
+                if n.live {
+                    n.dht.handle_timeout(self.now);
+                }
+                self.after_activity(node);
+            }
+            What::Deliver { to, from, bytes } => {
+                self.record(from, to, &bytes);
+                let Some(n) = self.nodes.get_mut(to) else {
+                    return;
+                };
+                let accepted = n.live
+                    && match n.behaviour {
+                        Behaviour::Honest => true,
+                        Behaviour::Silent => false,
+                        Behaviour::Nat => n.contacted.contains(&from),
+                        Behaviour::Hostile => {
+                            if let Some(answer) = lie(&mut self.rng, n, &bytes) {
+                                let spoofed = self.rng.chance(0.5);
+                                let source = if spoofed {
+                                    addr_of(self.rng.below(self.nodes.len()))
+                                } else {
+                                    n.addr
+                                };
+                                self.send(to, source, from, answer);
+                                return;
+                            }
+                            true
+                        }
+                    };
+                if accepted {
+                    n.dht.handle_datagram(self.now, from, &bytes);
+                    self.after_activity(to);
+                }
+            }
+        }
+    }
+
+    fn record(&mut self, from: SocketAddr, to: usize, bytes: &[u8]) {
+        self.delivered += 1;
+        let mut h = self.trace;
+        let mut eat = |x: u64| {
+            h = (h ^ x).wrapping_mul(0x0000_0100_0000_01b3);
+        };
+        eat(self.now.as_millis());
+        eat(to as u64);
+        if let SocketAddr::V4(a) = from {
+            eat(u64::from(u32::from(*a.ip())));
+        }
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            eat(u64::from_le_bytes(w));
+        }
+        self.trace = h;
+    }
+
+    /// After a node did something: queue what it sends, collect its events, and make sure
+    /// its next timer is queued.
+    fn after_activity(&mut self, index: usize) {
+        let now = self.now;
+        let mut buf = core::mem::take(&mut self.buf);
+        while let Some(n) = self.nodes.get_mut(index) {
+            if !n.live {
+                break;
+            }
+            let Some(t) = n.dht.poll_transmit(now, &mut buf) else {
+                break;
+            };
+            let silent = n.behaviour == Behaviour::Silent;
+            if n.behaviour == Behaviour::Nat {
+                n.contacted.insert(t.to);
+            }
+            let from = n.addr;
+            if !silent {
+                if let Some(bytes) = buf.get(..t.len) {
+                    self.send(index, from, t.to, bytes.to_vec());
+                }
+            }
+        }
+        self.buf = buf;
+        let Some(n) = self.nodes.get_mut(index) else {
+            return;
+        };
+        if !n.live {
+            return;
+        }
+        while let Some(e) = n.dht.poll_event() {
+            self.events.push_back((index, e));
+        }
+        if let Some(t) = n.dht.poll_timeout() {
+            // Never in the past: a timer due now fires after what is queued for now.
+            let t = t.max(now + Duration::from_millis(1));
+            if n.timer.is_none_or(|q| t < q) {
+                n.timer = Some(t);
+                self.push(t, What::Timer { node: index });
+            }
+        }
+    }
+
+    /// Puts a datagram on the wire from node `sender` (whose upload it uses), appearing
+    /// to come from `from`.
+    fn send(&mut self, sender: usize, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        let Some(dest) = self.index_of(to) else {
+            return; // a phantom or foreign address: nobody there
+        };
+        let mut depart = self.now;
+        if let (Some(limit), Some(n)) = (self.link.upload_limit, self.nodes.get_mut(sender)) {
+            depart = n.link_free.max(self.now);
+            n.link_free = depart + Duration::from_micros(1_000_000 / u64::from(limit.max(1)));
+        }
+        if self.rng.chance(self.link.loss) {
+            return;
+        }
+        let base = self
+            .link
+            .pair_latency_us(self.seed, sender as u32, dest as u32);
+        if self.rng.chance(self.link.duplicate) {
+            let at = self.arrival(depart, base, 2.0);
+            let copy = bytes.clone();
+            self.push(
+                at,
+                What::Deliver {
+                    to: dest,
+                    from,
+                    bytes: copy,
+                },
+            );
+        }
+        let at = self.arrival(depart, base, 1.0);
+        self.push(
+            at,
+            What::Deliver {
+                to: dest,
+                from,
+                bytes,
+            },
+        );
+    }
+
+    /// When a datagram leaving at `depart` on a link of `base_us` arrives: the base
+    /// latency plus up to `spread` times the model's jitter, at least a millisecond.
+    fn arrival(&mut self, depart: Instant, base_us: f64, spread: f64) -> Instant {
+        let jitter = 1.0 + self.link.jitter * spread * self.rng.unit();
+        let us = (base_us * jitter).clamp(0.0, 3_600e6) as u64;
+        depart + Duration::from_millis(us.div_ceil(1000).max(1))
+    }
+}
+
+fn addr_of(index: usize) -> SocketAddr {
+    let ip = FIRST_ADDR.saturating_add(index as u32);
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), PORT))
+}
+
+/// A hostile node's answer to `bytes`, if it lies about this kind of message.
+fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8]) -> Option<Vec<u8>> {
+    let msg = Message::decode(bytes).ok()?;
+    let Body::Query(q) = &msg.body else {
+        return None;
+    };
+    let target = match q.kind {
+        QueryKind::FindNode { target, .. } => target,
+        QueryKind::GetPeers { info_hash, .. } => info_hash,
+        _ => return None,
+    };
+    // Eight made-up nodes a hair away from the target, where nobody answers.
+    let mut compact = [0u8; 8 * 26];
+    for entry in compact.chunks_mut(26) {
+        let mut id = *target.as_bytes();
+        let noise = rng.next_u64().to_be_bytes();
+        for (b, n) in id.iter_mut().skip(12).zip(noise) {
+            *b ^= n;
+        }
+        entry[..20].copy_from_slice(&id);
+        let ip = PHANTOM_NET | (rng.next_u64() as u32 & 0x00ff_ffff);
+        entry[20..24].copy_from_slice(&ip.to_be_bytes());
+        entry[24..].copy_from_slice(&PORT.to_be_bytes());
+    }
+    let mut r = Response::new(*node.dht.id());
+    r.nodes = Nodes4::from_bytes(&compact);
+    r.token = Some(b"not a token");
+    let answer = Message {
+        transaction_id: msg.transaction_id,
+        version: None,
+        ip: None,
+        read_only: false,
+        body: Body::Response(r),
+    };
+    let mut out = alloc::vec![0u8; krpc::MAX_DATAGRAM_LEN];
+    let n = answer.encode(&mut out).ok()?;
+    out.truncate(n);
+    Some(out)
+}

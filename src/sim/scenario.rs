@@ -1,0 +1,457 @@
+//! Whole runs on the simulator: build a network, break some of it, announce, look up,
+//! and score every lookup against the oracle.
+//!
+//! ```
+//! use btdht::sim::scenario::Scenario;
+//!
+//! let report = Scenario { nodes: 200, lookups: 20, ..Scenario::default() }.run(|_| {});
+//! let summary = report.summary();
+//! assert!(summary.correct_rate > 0.9, "{summary:?}");
+//! ```
+
+use super::{Behaviour, LinkModel, Sim};
+use crate::Id;
+use crate::node::{Config, Event, QueryId};
+use alloc::vec::Vec;
+use core::net::SocketAddr;
+use core::time::Duration;
+use std::collections::{HashMap, HashSet};
+
+/// A run's parameters. Fractions are of the node count.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Nodes in the network (default 1 000).
+    pub nodes: usize,
+    /// `get_peers` lookups, each of an info-hash announced by a random honest node
+    /// (default 100).
+    pub lookups: usize,
+    /// The seed every chance derives from (default 1).
+    pub seed: u64,
+    /// Latency, loss, duplication.
+    pub link: LinkModel,
+    /// Fraction of the nodes replaced by new ones while the lookups run (default 0).
+    pub churn: f64,
+    /// Fraction of the nodes that go silent once the network is built (default 0).
+    pub silent: f64,
+    /// Fraction of the nodes that turn hostile once the network is built (default 0).
+    pub hostile: f64,
+    /// Fraction of the nodes that sit behind a NAT once the network is built (default 0).
+    pub nat: f64,
+    /// Every node's settings.
+    pub config: Config,
+    /// Virtual time between two joins while the network is built (default 10 ms).
+    pub join_interval: Duration,
+    /// Virtual time between two lookups, and between two announces (default 20 ms).
+    pub lookup_interval: Duration,
+    /// How many of the closest nodes a lookup must find to count as correct (default 8).
+    pub k: usize,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            nodes: 1000,
+            lookups: 100,
+            seed: 1,
+            link: LinkModel::default(),
+            churn: 0.0,
+            silent: 0.0,
+            hostile: 0.0,
+            nat: 0.0,
+            config: Config::default(),
+            join_interval: Duration::from_millis(10),
+            lookup_interval: Duration::from_millis(20),
+            k: 8,
+        }
+    }
+}
+
+/// Where a run is, for progress lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Nodes joining: `done` of `of`.
+    Building {
+        /// Joined so far.
+        done: usize,
+        /// To join.
+        of: usize,
+    },
+    /// Announces finished: `done` of `of`.
+    Announcing {
+        /// Finished so far.
+        done: usize,
+        /// Started.
+        of: usize,
+    },
+    /// Lookups finished: `done` of `of`.
+    LookingUp {
+        /// Finished so far.
+        done: usize,
+        /// To run.
+        of: usize,
+    },
+}
+
+/// What a progress callback is told.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// The phase and how far it is.
+    pub phase: Phase,
+    /// Virtual time elapsed.
+    pub virtual_time: Duration,
+    /// Datagrams delivered so far.
+    pub delivered: u64,
+}
+
+/// One lookup's outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupRecord {
+    /// Whether it finished before the run's end.
+    pub finished: bool,
+    /// Whether its closest answering nodes were exactly the oracle's `k` closest.
+    pub correct: bool,
+    /// Whether it found the announced peer.
+    pub found_peer: bool,
+    /// Queries sent.
+    pub queries: u32,
+    /// Answers received.
+    pub responses: u32,
+    /// Queries that failed.
+    pub failures: u32,
+    /// Virtual time from start to finish.
+    pub time: Duration,
+}
+
+/// A run's results.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Every lookup, in start order.
+    pub lookups: Vec<LookupRecord>,
+    /// Nodes that were ever in the network (churn adds some).
+    pub nodes_ever: usize,
+    /// Datagrams delivered.
+    pub delivered: u64,
+    /// Virtual time the run took.
+    pub virtual_time: Duration,
+    /// The simulator's trace hash at the end: equal for equal seeds.
+    pub trace_hash: u64,
+}
+
+/// Aggregates of a [`Report`]: rates over all lookups, percentiles over finished ones.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// Lookups run.
+    pub lookups: usize,
+    /// Fraction that found the true `k` closest.
+    pub correct_rate: f64,
+    /// Fraction that found the announced peer.
+    pub found_rate: f64,
+    /// Queries per lookup: median.
+    pub median_queries: f64,
+    /// Queries per lookup: 90th percentile.
+    pub p90_queries: f64,
+    /// Virtual milliseconds per lookup: median.
+    pub median_ms: f64,
+    /// Virtual milliseconds per lookup: 90th percentile.
+    pub p90_ms: f64,
+    /// Virtual milliseconds per lookup: 99th percentile.
+    pub p99_ms: f64,
+}
+
+impl Report {
+    /// Rates and percentiles.
+    pub fn summary(&self) -> Summary {
+        let n = self.lookups.len().max(1) as f64;
+        let rate =
+            |f: fn(&LookupRecord) -> bool| self.lookups.iter().filter(|l| f(l)).count() as f64 / n;
+        let done: Vec<&LookupRecord> = self.lookups.iter().filter(|l| l.finished).collect();
+        let mut queries: Vec<f64> = done.iter().map(|l| f64::from(l.queries)).collect();
+        let mut ms: Vec<f64> = done.iter().map(|l| l.time.as_secs_f64() * 1e3).collect();
+        queries.sort_by(f64::total_cmp);
+        ms.sort_by(f64::total_cmp);
+        Summary {
+            lookups: self.lookups.len(),
+            correct_rate: rate(|l| l.correct),
+            found_rate: rate(|l| l.found_peer),
+            median_queries: percentile(&queries, 0.5),
+            p90_queries: percentile(&queries, 0.9),
+            median_ms: percentile(&ms, 0.5),
+            p90_ms: percentile(&ms, 0.9),
+            p99_ms: percentile(&ms, 0.99),
+        }
+    }
+}
+
+/// The `p` quantile of sorted values (nearest rank); 0 when empty.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
+/// A lookup or announce under way.
+struct Pending {
+    index: usize,
+    origin: usize,
+    peer: SocketAddr,
+}
+
+impl Scenario {
+    /// Runs the scenario, calling `progress` now and then.
+    pub fn run(&self, mut progress: impl FnMut(&Progress)) -> Report {
+        let mut sim = Sim::new(self.seed, self.link);
+        let start = sim.now();
+        let report = |sim: &Sim, phase| Progress {
+            phase,
+            virtual_time: sim.now().saturating_duration_since(start),
+            delivered: sim.delivered(),
+        };
+
+        // Build: nodes join one by one, each through up to three earlier ones.
+        let step = (self.nodes / 20).max(1);
+        for i in 0..self.nodes {
+            self.join(&mut sim);
+            sim.run_for(self.join_interval);
+            while sim.poll_event().is_some() {}
+            if (i + 1) % step == 0 || i + 1 == self.nodes {
+                let done = i + 1;
+                progress(&report(
+                    &sim,
+                    Phase::Building {
+                        done,
+                        of: self.nodes,
+                    },
+                ));
+            }
+        }
+        sim.run_for(Duration::from_secs(30));
+        while sim.poll_event().is_some() {}
+
+        // Faults, drawn once per node.
+        for i in 0..sim.len() {
+            let u = sim.rng().unit();
+            let b = if u < self.silent {
+                Behaviour::Silent
+            } else if u < self.silent + self.hostile {
+                Behaviour::Hostile
+            } else if u < self.silent + self.hostile + self.nat {
+                Behaviour::Nat
+            } else {
+                continue;
+            };
+            sim.set_behaviour(i, b);
+        }
+
+        // Announce one info-hash per lookup, each from a random honest node.
+        let mut hashes = Vec::with_capacity(self.lookups);
+        let mut pending: HashMap<(usize, QueryId), Pending> = HashMap::new();
+        let mut done = 0;
+        for j in 0..self.lookups {
+            let mut bytes = [0u8; 20];
+            for chunk in bytes.chunks_mut(4) {
+                chunk.copy_from_slice(&sim.rng().next_u64().to_be_bytes()[..4]);
+            }
+            let hash = Id::from_bytes(bytes);
+            let origin = self.honest_node(&mut sim, &HashSet::new());
+            let port = 1000 + (j % 60_000) as u16;
+            let peer = SocketAddr::new(sim.addr(origin).ip(), port);
+            hashes.push((hash, peer, origin));
+            if let Ok(q) = sim.command(origin, |d, now| d.announce(now, hash, Some(port))) {
+                pending.insert(
+                    (origin, q),
+                    Pending {
+                        index: j,
+                        origin,
+                        peer,
+                    },
+                );
+            }
+            sim.run_for(self.lookup_interval);
+            done += self.drain_announces(&mut sim, &mut pending);
+        }
+        let deadline = sim.now() + Duration::from_secs(120);
+        while !pending.is_empty() && sim.now() < deadline {
+            sim.run_for(Duration::from_millis(500));
+            done += self.drain_announces(&mut sim, &mut pending);
+            progress(&report(
+                &sim,
+                Phase::Announcing {
+                    done,
+                    of: self.lookups,
+                },
+            ));
+        }
+        pending.clear();
+
+        // Look up, with churn spread over the lookups.
+        let mut records = alloc::vec![LookupRecord::default(); self.lookups];
+        let replacements = (self.churn * self.nodes as f64).round() as usize;
+        let mut replaced = 0;
+        let mut active: HashSet<usize> = HashSet::new();
+        let mut finished = 0;
+        let step = (self.lookups / 20).max(1);
+        for (j, &(hash, peer, announcer)) in hashes.iter().enumerate() {
+            let mut avoid = active.clone();
+            avoid.insert(announcer);
+            let origin = self.honest_node(&mut sim, &avoid);
+            if let Ok(q) = sim.command(origin, |d, now| d.get_peers(now, hash)) {
+                pending.insert(
+                    (origin, q),
+                    Pending {
+                        index: j,
+                        origin,
+                        peer,
+                    },
+                );
+                active.insert(origin);
+            }
+            let due = (j + 1) * replacements / self.lookups.max(1);
+            while replaced < due {
+                self.replace_one(&mut sim, &active);
+                replaced += 1;
+            }
+            sim.run_for(self.lookup_interval);
+            finished += self.drain_lookups(&mut sim, &mut pending, &mut active, &mut records);
+            if finished / step != (finished.saturating_sub(1)) / step || j + 1 == self.lookups {
+                progress(&report(
+                    &sim,
+                    Phase::LookingUp {
+                        done: finished,
+                        of: self.lookups,
+                    },
+                ));
+            }
+        }
+        let deadline = sim.now() + Duration::from_secs(120);
+        while !pending.is_empty() && sim.now() < deadline {
+            sim.run_for(Duration::from_millis(500));
+            finished += self.drain_lookups(&mut sim, &mut pending, &mut active, &mut records);
+        }
+        progress(&report(
+            &sim,
+            Phase::LookingUp {
+                done: finished,
+                of: self.lookups,
+            },
+        ));
+
+        Report {
+            lookups: records,
+            nodes_ever: sim.len(),
+            delivered: sim.delivered(),
+            virtual_time: sim.now().saturating_duration_since(start),
+            trace_hash: sim.trace_hash(),
+        }
+    }
+
+    /// Adds a node that bootstraps through up to three random live nodes.
+    fn join(&self, sim: &mut Sim) -> usize {
+        let live: usize = sim.len();
+        let node = sim.add_node(self.config.clone());
+        let mut via = Vec::with_capacity(3);
+        for _ in 0..3 {
+            if live == 0 {
+                break;
+            }
+            let other = sim.rng().below(live);
+            if sim.is_live(other) && sim.behaviour(other) == Some(Behaviour::Honest) {
+                via.push(sim.addr(other));
+            }
+        }
+        via.dedup();
+        if !via.is_empty() {
+            let _ = sim.command(node, |d, now| d.bootstrap(now, &via));
+        }
+        node
+    }
+
+    /// Removes a random honest live node that runs no lookup, and adds a fresh one.
+    fn replace_one(&self, sim: &mut Sim, active: &HashSet<usize>) {
+        let leaving = self.honest_node(sim, active);
+        sim.remove_node(leaving);
+        self.join(sim);
+    }
+
+    /// A random live honest node not in `avoid` (node 0 if none is found quickly).
+    fn honest_node(&self, sim: &mut Sim, avoid: &HashSet<usize>) -> usize {
+        for _ in 0..1000 {
+            let n = sim.len();
+            let i = sim.rng().below(n);
+            if sim.is_live(i) && sim.behaviour(i) == Some(Behaviour::Honest) && !avoid.contains(&i)
+            {
+                return i;
+            }
+        }
+        0
+    }
+
+    /// Consumes events; returns how many announces finished.
+    fn drain_announces(
+        &self,
+        sim: &mut Sim,
+        pending: &mut HashMap<(usize, QueryId), Pending>,
+    ) -> usize {
+        let mut n = 0;
+        while let Some((node, event)) = sim.poll_event() {
+            if let Event::Announced { query, .. } = event {
+                n += usize::from(pending.remove(&(node, query)).is_some());
+            }
+        }
+        n
+    }
+
+    /// Consumes events, scoring finished lookups; returns how many finished.
+    fn drain_lookups(
+        &self,
+        sim: &mut Sim,
+        pending: &mut HashMap<(usize, QueryId), Pending>,
+        active: &mut HashSet<usize>,
+        records: &mut [LookupRecord],
+    ) -> usize {
+        let mut n = 0;
+        while let Some((node, event)) = sim.poll_event() {
+            match event {
+                Event::Peer { query, peer, .. } => {
+                    if let Some(p) = pending.get(&(node, query)) {
+                        if p.peer == peer {
+                            if let Some(r) = records.get_mut(p.index) {
+                                r.found_peer = true;
+                            }
+                        }
+                    }
+                }
+                Event::LookupDone {
+                    query,
+                    target,
+                    stats,
+                    elapsed,
+                } => {
+                    let Some(p) = pending.remove(&(node, query)) else {
+                        continue;
+                    };
+                    active.remove(&p.origin);
+                    let mut found: Vec<Id> = sim
+                        .dht(node)
+                        .query(query)
+                        .map(|q| q.closest().take(self.k).map(|(n, _)| n.id).collect())
+                        .unwrap_or_default();
+                    found.sort_by_key(|id| id.distance(&target));
+                    let truth = sim.closest_reachable(&target, self.k, Some(p.origin));
+                    if let Some(r) = records.get_mut(p.index) {
+                        r.finished = true;
+                        r.correct = found == truth;
+                        r.queries = stats.queries;
+                        r.responses = stats.responses;
+                        r.failures = stats.failures;
+                        r.time = elapsed;
+                    }
+                    n += 1;
+                }
+                _ => {}
+            }
+        }
+        n
+    }
+}
