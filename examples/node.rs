@@ -6,21 +6,27 @@
 //! ```
 //!
 //! Flags: `--bind ADDR` (default 0.0.0.0:6881), `--bootstrap ADDR` (repeatable; default
-//! the public routers), `--allow-local`, `--read-only`, `--seconds N` (default: run
-//! forever), `--get-peers HEX` and `--announce HEX[:PORT]` (repeatable; run after
-//! bootstrap), `--repeat N` (run the `--get-peers` lookups again every N seconds, as a
-//! client refreshing its peer list does; each peer is printed once).
+//! the public routers), `--allow-local`, `--max-per-ip N` (routing-table entries per IP,
+//! default 1; several nodes on one loopback address need more), `--read-only`,
+//! `--seconds N` (default: run forever), `--get-peers HEX`, `--find-node HEX`,
+//! `--announce HEX[:PORT]` and `--ping ADDR` (repeatable; run after bootstrap),
+//! `--repeat N` (run the `--get-peers` lookups again every N seconds, as a client
+//! refreshing its peer list does; each peer is printed once), `--closest` (after each
+//! requested lookup, print the closest nodes that answered and the token each gave),
+//! `--exit-when-done` (stop once every requested command has finished, instead of
+//! waiting for `--seconds`).
 //!
 //! One line per event on stdout, first word the kind: `listening ADDR ID`,
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
-//! `announced HEX ACCEPTED`, and `stats ...` at exit. Exit code 0 when every requested
-//! lookup completed.
+//! `announced HEX ACCEPTED`, `pong ADDR ID MS`, `ping-timeout ADDR`,
+//! `closest HEX ID ADDR TOKEN` (`-` for no token), and `stats ...` at exit. Exit code 0
+//! when every requested command completed (a ping completes when it is answered).
 
 use btdht::Id;
 use btdht::node::{Config, Dht, Event, Mode, QueryId};
 use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
@@ -35,16 +41,21 @@ const ROUTERS: [&str; 4] = [
 
 enum Command {
     GetPeers(Id),
+    FindNode(Id),
     Announce(Id, Option<u16>),
+    Ping(SocketAddr),
 }
 
 struct Args {
     bind: SocketAddr,
     bootstrap: Vec<String>,
     allow_local: bool,
+    max_per_ip: Option<usize>,
     read_only: bool,
     seconds: Option<u64>,
     repeat: Option<u64>,
+    closest: bool,
+    exit_when_done: bool,
     commands: Vec<Command>,
 }
 
@@ -53,9 +64,12 @@ fn parse_args() -> Result<Args, String> {
         bind: "0.0.0.0:6881".parse().map_err(|e| format!("{e}"))?,
         bootstrap: Vec::new(),
         allow_local: false,
+        max_per_ip: None,
         read_only: false,
         seconds: None,
         repeat: None,
+        closest: false,
+        exit_when_done: false,
         commands: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -65,6 +79,9 @@ fn parse_args() -> Result<Args, String> {
             "--bind" => args.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
             "--bootstrap" => args.bootstrap.push(value()?),
             "--allow-local" => args.allow_local = true,
+            "--max-per-ip" => {
+                args.max_per_ip = Some(value()?.parse().map_err(|e| format!("--max-per-ip: {e}"))?)
+            }
             "--read-only" => args.read_only = true,
             "--seconds" => {
                 args.seconds = Some(value()?.parse().map_err(|e| format!("--seconds: {e}"))?)
@@ -72,8 +89,16 @@ fn parse_args() -> Result<Args, String> {
             "--repeat" => {
                 args.repeat = Some(value()?.parse().map_err(|e| format!("--repeat: {e}"))?)
             }
+            "--closest" => args.closest = true,
+            "--exit-when-done" => args.exit_when_done = true,
             "--get-peers" => args.commands.push(Command::GetPeers(
                 value()?.parse().map_err(|e| format!("--get-peers: {e}"))?,
+            )),
+            "--find-node" => args.commands.push(Command::FindNode(
+                value()?.parse().map_err(|e| format!("--find-node: {e}"))?,
+            )),
+            "--ping" => args.commands.push(Command::Ping(
+                value()?.parse().map_err(|e| format!("--ping: {e}"))?,
             )),
             "--announce" => {
                 let v = value()?;
@@ -126,7 +151,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--read-only] [--seconds N] [--repeat N] [--get-peers HEX]... [--announce HEX[:PORT]]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]..."
             );
             return ExitCode::from(2);
         }
@@ -158,6 +183,9 @@ fn main() -> ExitCode {
     if args.allow_local {
         config.routing.local_addresses = LocalAddresses::Allow;
     }
+    if let Some(n) = args.max_per_ip {
+        config.routing.max_per_ip = n;
+    }
     if args.read_only {
         config.mode = Mode::ReadOnly;
     }
@@ -176,31 +204,49 @@ fn main() -> ExitCode {
         .iter()
         .filter_map(|c| match c {
             Command::GetPeers(h) => Some(*h),
-            Command::Announce(..) => None,
+            _ => None,
         })
         .collect();
     let mut last_round: Option<std::time::Instant> = None;
     let mut seen: HashSet<(Id, SocketAddr)> = HashSet::new();
-    let mut pending: HashMap<QueryId, Id> = HashMap::new();
+    let mut pending: HashSet<QueryId> = HashSet::new();
     let mut commands = Some(args.commands);
     let mut requested = 0usize;
     let mut completed = 0usize;
     let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
     let start_commands =
-        |dht: &mut Dht, commands: &mut Option<Vec<Command>>, pending: &mut HashMap<QueryId, Id>| {
+        |dht: &mut Dht, commands: &mut Option<Vec<Command>>, pending: &mut HashSet<QueryId>| {
             for c in commands.take().unwrap_or_default() {
-                let (hash, started) = match c {
-                    Command::GetPeers(h) => (h, dht.get_peers(now(), h)),
-                    Command::Announce(h, port) => (h, dht.announce(now(), h, port)),
+                let (what, started) = match c {
+                    Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
+                    Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
+                    Command::Announce(h, port) => (h.to_string(), dht.announce(now(), h, port)),
+                    Command::Ping(a) => (a.to_string(), dht.ping(now(), a)),
                 };
                 match started {
                     Ok(q) => {
-                        pending.insert(q, hash);
+                        pending.insert(q);
                     }
-                    Err(e) => eprintln!("error: {hash}: {e}"),
+                    Err(e) => eprintln!("error: {what}: {e}"),
                 }
             }
         };
+    let print_closest = |dht: &Dht, query: QueryId| {
+        if let Some(info) = dht.query(query) {
+            for (node, token) in info.closest() {
+                let token = token.map_or_else(
+                    || "-".to_owned(),
+                    |t| t.iter().map(|b| format!("{b:02x}")).collect(),
+                );
+                println!(
+                    "closest {} {} {} {token}",
+                    info.target(),
+                    node.id,
+                    node.addr
+                );
+            }
+        }
+    };
     if routers.is_empty() {
         requested = commands.as_ref().map_or(0, Vec::len);
         start_commands(&mut dht, &mut commands, &mut pending);
@@ -208,6 +254,9 @@ fn main() -> ExitCode {
     }
     loop {
         if deadline.is_some_and(|d| clock.elapsed() >= d) {
+            break;
+        }
+        if args.exit_when_done && commands.is_none() && pending.is_empty() {
             break;
         }
         if let (Some(every), Some(at)) = (repeat, last_round) {
@@ -244,22 +293,35 @@ fn main() -> ExitCode {
                     target,
                     stats,
                     elapsed,
-                } if pending.remove(&query).is_some() => {
+                } if pending.remove(&query) => {
                     completed += 1;
                     println!(
                         "lookup-done {target} {} {}",
                         stats.queries,
                         elapsed.as_millis()
                     );
+                    if args.closest {
+                        print_closest(&dht, query);
+                    }
                 }
                 Event::Announced {
                     query,
                     info_hash,
                     accepted,
                     ..
-                } if pending.remove(&query).is_some() => {
+                } if pending.remove(&query) => {
                     completed += 1;
                     println!("announced {info_hash} {accepted}");
+                    if args.closest {
+                        print_closest(&dht, query);
+                    }
+                }
+                Event::Pong { query, node, rtt } if pending.remove(&query) => {
+                    completed += 1;
+                    println!("pong {} {} {}", node.addr, node.id, rtt.as_millis());
+                }
+                Event::PingTimeout { query, addr } if pending.remove(&query) => {
+                    println!("ping-timeout {addr}");
                 }
                 _ => {}
             }
