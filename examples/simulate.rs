@@ -68,6 +68,7 @@ fn parse() -> Result<Scenario, String> {
             "--alpha" => config.lookup.alpha = int()? as usize,
             "--k" => config.lookup.k = int()? as usize,
             "--soft-timeout-ms" => config.lookup.soft_timeout = Duration::from_millis(int()?),
+            "--attempts" => config.lookup.attempts = int()? as u8,
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -105,6 +106,13 @@ fn main() -> ExitCode {
         );
     });
     let s = report.summary();
+    if std::env::var_os("SIM_DEBUG").is_some() {
+        let mut ranks = [0usize; 9];
+        for l in &report.lookups {
+            ranks[l.first_missed.map_or(8, usize::from).min(8)] += 1;
+        }
+        eprintln!("first missed rank histogram (8 = none): {ranks:?}");
+    }
     println!(
         "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_ms={} p90_ms={} p99_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
         scenario.nodes,

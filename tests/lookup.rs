@@ -28,16 +28,19 @@ fn xor(a: &Id, b: &Id) -> [u8; 20] {
 
 #[test]
 fn at_most_alpha_queries_are_active_at_once() {
-    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    let mut cfg = LookupConfig::default();
+    cfg.alpha = 3;
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
     l.add_candidates((1..=10).map(|i| node(i, i.into())));
     let sent: Vec<_> = std::iter::from_fn(|| l.next_query(t(0))).collect();
-    assert_eq!(sent.len(), 3);
     assert_eq!(sent, [node(1, 1), node(2, 2), node(3, 3)], "closest first");
 }
 
 #[test]
 fn a_soft_timeout_frees_the_slot_and_a_late_answer_still_counts() {
-    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    let mut cfg = LookupConfig::default();
+    (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (3, Duration::from_secs(1), 1);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
     l.add_candidates((1..=5).map(|i| node(i, i.into())));
     for _ in 0..3 {
         l.next_query(t(0)).unwrap();
@@ -112,6 +115,7 @@ fn answers_add_closer_nodes_and_duplicates_are_ignored() {
 fn candidates_are_bounded_and_farther_ones_give_way() {
     let mut cfg = LookupConfig::default();
     cfg.max_candidates = 4;
+    cfg.alpha = 3;
     let mut l = Lookup::new(Id::default(), cfg, t(0));
     l.add_candidates((10..=20).rev().map(|i| node(i, i.into())));
     l.add_candidates([node(1, 1)]);
@@ -177,9 +181,60 @@ proptest! {
 
 #[test]
 fn time_going_backwards_does_not_break_soft_timeouts() {
-    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(5000));
+    let cfg = LookupConfig::default();
+    let mut l = Lookup::new(Id::default(), cfg, t(5000));
     l.add_candidates([node(1, 1)]);
     l.next_query(t(5000)).unwrap();
     assert_eq!(l.next_query(t(0)), None);
-    assert_eq!(l.next_deadline(), Some(t(5000) + Duration::from_secs(1)));
+    assert_eq!(l.next_deadline(), Some(t(5000) + cfg.soft_timeout));
+}
+
+#[test]
+fn an_unanswered_query_is_resent_until_the_attempts_run_out_then_given_up() {
+    let mut cfg = LookupConfig::default();
+    (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (1, 1, Duration::from_millis(100), 3);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates([node(1, 1), node(2, 2)]);
+    assert_eq!(l.next_query(t(0)), Some(node(1, 1)));
+    assert_eq!(
+        l.next_query(t(99)),
+        None,
+        "the slot is held until the soft timeout"
+    );
+    assert_eq!(
+        l.next_query(t(100)),
+        Some(node(1, 1)),
+        "second attempt, closest first"
+    );
+    assert_eq!(l.next_query(t(200)), Some(node(1, 1)), "third attempt");
+    assert!(!l.is_finished(), "the closest node may still answer");
+    assert_eq!(
+        l.next_query(t(300)),
+        Some(node(2, 2)),
+        "given up: the next one is asked"
+    );
+    assert_eq!(l.stats().queries, 4);
+    assert_eq!(l.stats().soft_timeouts, 3);
+    l.on_response(t(310), &node(1, 1), [], None);
+    assert!(
+        l.is_finished(),
+        "a late answer from a node given up on still counts"
+    );
+    assert_eq!(l.closest_answered().next().unwrap().0, node(1, 1));
+}
+
+#[test]
+fn a_node_given_up_on_does_not_hold_the_lookup() {
+    let mut cfg = LookupConfig::default();
+    (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (2, 1, Duration::from_millis(100), 2);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates([node(1, 1), node(2, 2)]);
+    let silent = l.next_query(t(0)).unwrap();
+    let other = l.next_query(t(0)).unwrap();
+    l.on_response(t(50), &other, [], None);
+    assert!(!l.is_finished());
+    assert_eq!(l.next_query(t(100)), Some(silent));
+    assert_eq!(l.next_query(t(200)), None);
+    assert!(l.is_finished(), "both attempts passed their soft timeout");
+    assert_eq!(l.closest_answered().next().unwrap().0, other);
 }

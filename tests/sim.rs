@@ -220,7 +220,7 @@ fn oracle_leaves_out_dead_silent_and_natted_nodes() {
         sim.add_node(Config::default());
     }
     let target = Id::from_bytes([0; 20]);
-    let all = sim.closest_reachable(&target, 50, None);
+    let all = sim.closest_reachable(&target, 50, None, sim.now());
     assert_eq!(all.len(), 50);
     assert!(
         all.windows(2)
@@ -238,7 +238,7 @@ fn oracle_leaves_out_dead_silent_and_natted_nodes() {
     sim.set_behaviour(silent, Behaviour::Silent);
     sim.set_behaviour(natted, Behaviour::Nat);
     sim.set_behaviour(hostile, Behaviour::Hostile);
-    let k = sim.closest_reachable(&target, 8, Some(index(&all[4])));
+    let k = sim.closest_reachable(&target, 8, Some(index(&all[4])), sim.now());
     assert_eq!(k[0], all[3], "hostile nodes answer, so they count");
     assert_eq!(&k[1..], &all[5..12]);
 }

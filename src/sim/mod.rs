@@ -46,7 +46,7 @@ use alloc::vec::Vec;
 use core::cmp::Reverse;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Virtual nodes live at 10.0.0.1, 10.0.0.2, … (node `i` at `10.0.0.0 + i + 1`, port 6881).
 const FIRST_ADDR: u32 = 0x0a00_0001;
@@ -103,6 +103,8 @@ struct SimNode {
     link_free: Instant,
     /// Behind a NAT: addresses it has sent to.
     contacted: HashSet<SocketAddr>,
+    /// When it was added.
+    joined: Instant,
 }
 
 /// The simulated network. See the [module docs](self).
@@ -119,6 +121,7 @@ pub struct Sim {
     buf: Vec<u8>,
     trace: u64,
     delivered: u64,
+    by_id: HashMap<Id, usize>,
 }
 
 impl Sim {
@@ -136,6 +139,7 @@ impl Sim {
             buf: alloc::vec![0; krpc::MAX_DATAGRAM_LEN],
             trace: 0xcbf2_9ce4_8422_2325,
             delivered: 0,
+            by_id: HashMap::new(),
         }
     }
 
@@ -154,7 +158,9 @@ impl Sim {
             timer: None,
             link_free: self.now,
             contacted: HashSet::new(),
+            joined: self.now,
         });
+        self.by_id.insert(*self.nodes[index].dht.id(), index);
         self.after_activity(index);
         index
     }
@@ -278,18 +284,21 @@ impl Sim {
     }
 
     /// The ids of the `k` live nodes closest to `target` that a stranger can reach
-    /// (honest or hostile: not silent, not behind a NAT), leaving out `except`. This is
-    /// the oracle a lookup is scored against.
-    pub fn closest_reachable(&self, target: &Id, k: usize, except: Option<usize>) -> Vec<Id> {
+    /// (honest or hostile: not silent, not behind a NAT) and that joined by `joined_by`,
+    /// leaving out `except`, closest first. This is the oracle a lookup is scored
+    /// against.
+    pub fn closest_reachable(
+        &self,
+        target: &Id,
+        k: usize,
+        except: Option<usize>,
+        joined_by: Instant,
+    ) -> Vec<Id> {
         let mut ids: Vec<Id> = self
             .nodes
             .iter()
             .enumerate()
-            .filter(|(i, n)| {
-                n.live
-                    && Some(*i) != except
-                    && matches!(n.behaviour, Behaviour::Honest | Behaviour::Hostile)
-            })
+            .filter(|(i, n)| Some(*i) != except && n.joined <= joined_by && reachable(n))
             .map(|(_, n)| *n.dht.id())
             .collect();
         if ids.len() > k {
@@ -298,6 +307,14 @@ impl Sim {
         }
         ids.sort_by_key(|id| id.distance(target));
         ids
+    }
+
+    /// Whether the node with this id is live and reachable by a stranger.
+    pub fn is_reachable(&self, id: &Id) -> bool {
+        self.by_id
+            .get(id)
+            .and_then(|&i| self.nodes.get(i))
+            .is_some_and(reachable)
     }
 
     fn push(&mut self, at: Instant, what: What) {
@@ -465,6 +482,10 @@ impl Sim {
         let us = (base_us * jitter).clamp(0.0, 3_600e6) as u64;
         depart + Duration::from_millis(us.div_ceil(1000).max(1))
     }
+}
+
+fn reachable(n: &SimNode) -> bool {
+    n.live && matches!(n.behaviour, Behaviour::Honest | Behaviour::Hostile)
 }
 
 fn addr_of(index: usize) -> SocketAddr {

@@ -45,6 +45,9 @@ pub struct Scenario {
     pub lookup_interval: Duration,
     /// How many of the closest nodes a lookup must find to count as correct (default 8).
     pub k: usize,
+    /// A node that joined less than this long before a lookup started is not expected
+    /// to be found (it counts only if the lookup found it; default 10 s).
+    pub settle: Duration,
 }
 
 impl Default for Scenario {
@@ -62,6 +65,7 @@ impl Default for Scenario {
             join_interval: Duration::from_millis(10),
             lookup_interval: Duration::from_millis(20),
             k: 8,
+            settle: Duration::from_secs(10),
         }
     }
 }
@@ -120,6 +124,10 @@ pub struct LookupRecord {
     pub failures: u32,
     /// Virtual time from start to finish.
     pub time: Duration,
+    /// How many of the oracle's `k` closest it did not find.
+    pub missed: u8,
+    /// The oracle's rank (0 = closest) of the closest node it missed, if any.
+    pub first_missed: Option<u8>,
 }
 
 /// A run's results.
@@ -438,10 +446,22 @@ impl Scenario {
                         .map(|q| q.closest().take(self.k).map(|(n, _)| n.id).collect())
                         .unwrap_or_default();
                     found.sort_by_key(|id| id.distance(&target));
-                    let truth = sim.closest_reachable(&target, self.k, Some(p.origin));
+                    // The truth: the k closest reachable nodes that had time to settle
+                    // in, and any newer reachable node the lookup did find.
+                    let settled = (sim.now() - elapsed) - self.settle;
+                    let mut truth = sim.closest_reachable(&target, self.k, Some(p.origin), settled);
+                    truth.extend(found.iter().filter(|id| sim.is_reachable(id)));
+                    truth.sort_by_key(|id| id.distance(&target));
+                    truth.dedup();
+                    truth.truncate(self.k);
                     if let Some(r) = records.get_mut(p.index) {
                         r.finished = true;
                         r.correct = found == truth;
+                        r.missed = truth.iter().filter(|t| !found.contains(t)).count() as u8;
+                        r.first_missed = truth
+                            .iter()
+                            .position(|t| !found.contains(t))
+                            .map(|p| p as u8);
                         r.queries = stats.queries;
                         r.responses = stats.responses;
                         r.failures = stats.failures;
