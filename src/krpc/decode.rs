@@ -80,24 +80,33 @@ impl<'a> Message<'a> {
     /// assert_eq!(err.transaction_id(), Some(&b"aa"[..]));
     /// ```
     pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError<'a>> {
-        // The query arguments and the response are filled in place and the message is
-        // built here, in the return slot: `Message` is large, and returning it through
-        // the layers would copy it at each one.
-        let mut args = Args::default();
-        let mut ret = Response::new(Id::default());
-        let (envelope, kind) = match decode_message(bytes, &mut args, &mut ret) {
-            Ok(read) => read,
-            Err(f) => return Err(recover(bytes, f)),
-        };
-        // One `Ok(Message)` per kind, so each body is written straight into place.
-        match kind {
-            BodyKind::Query { method, args_at } => match build_query(method, &args, args_at) {
-                Ok(query) => Ok(envelope.with_body(Body::Query(query))),
-                Err(f) => Err(recover(bytes, f)),
-            },
-            BodyKind::Response => Ok(envelope.with_body(Body::Response(ret))),
-            BodyKind::Error(e) => Ok(envelope.with_body(Body::Error(e))),
-        }
+        // Well-formed messages of the usual shapes take the fast path; everything else
+        // (every error included) is decoded again by the strict path, which alone decides
+        // what is an error and where.
+        super::fast::decode_fast(bytes, decode_strict)
+    }
+}
+
+/// The strict decoder: every message the fast path does not take, and every error.
+#[inline(never)]
+pub(super) fn decode_strict(bytes: &[u8]) -> Result<Message<'_>, DecodeError<'_>> {
+    // The query arguments and the response are filled in place and the message is
+    // built here, in the return slot: `Message` is large, and returning it through
+    // the layers would copy it at each one.
+    let mut args = Args::default();
+    let mut ret = Response::new(Id::default());
+    let (envelope, kind) = match decode_message(bytes, &mut args, &mut ret) {
+        Ok(read) => read,
+        Err(f) => return Err(recover(bytes, f)),
+    };
+    // One `Ok(Message)` per kind, so each body is written straight into place.
+    match kind {
+        BodyKind::Query { method, args_at } => match build_query(method, &args, args_at) {
+            Ok(query) => Ok(envelope.with_body(Body::Query(query))),
+            Err(f) => Err(recover(bytes, f)),
+        },
+        BodyKind::Response => Ok(envelope.with_body(Body::Response(ret))),
+        BodyKind::Error(e) => Ok(envelope.with_body(Body::Error(e))),
     }
 }
 
@@ -128,7 +137,7 @@ fn recover(bytes: &[u8], f: Fail) -> DecodeError<'_> {
     }
 }
 
-fn kind_of(y: &[u8]) -> Option<MessageKind> {
+pub(super) fn kind_of(y: &[u8]) -> Option<MessageKind> {
     match y {
         b"q" => Some(MessageKind::Query),
         b"r" => Some(MessageKind::Response),
@@ -138,16 +147,16 @@ fn kind_of(y: &[u8]) -> Option<MessageKind> {
 }
 
 /// The top-level fields other than the body.
-struct Envelope<'a> {
-    transaction_id: &'a [u8],
-    version: Option<&'a [u8]>,
-    ip: Option<SocketAddr>,
-    read_only: bool,
+pub(super) struct Envelope<'a> {
+    pub(super) transaction_id: &'a [u8],
+    pub(super) version: Option<&'a [u8]>,
+    pub(super) ip: Option<SocketAddr>,
+    pub(super) read_only: bool,
 }
 
 impl<'a> Envelope<'a> {
     #[inline(always)]
-    fn with_body(&self, body: Body<'a>) -> Message<'a> {
+    pub(super) fn with_body(&self, body: Body<'a>) -> Message<'a> {
         Message {
             transaction_id: self.transaction_id,
             version: self.version,

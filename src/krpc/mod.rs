@@ -42,6 +42,7 @@ mod compact;
 mod decode;
 mod encode;
 mod error;
+mod fast;
 
 pub use compact::{
     CompactEntry, CompactIter, CompactList, NodeV4, NodeV6, Nodes4, Nodes6, Samples, Values,
