@@ -194,9 +194,10 @@ fn hostile_nodes_answer_lookups_with_phantoms_that_never_count_as_answered() {
         }
     }
     let stats = done.expect("the lookup finished");
+    // No loss here: only phantoms leave queries unanswered.
     assert!(
-        stats.failures > 0,
-        "phantoms were queried and failed: {stats:?}"
+        stats.soft_timeouts > 0,
+        "phantoms were queried and never answered: {stats:?}"
     );
     let real: Vec<Id> = (0..sim.len()).map(|i| *sim.dht(i).id()).collect();
     let answered: Vec<Id> = sim
@@ -266,10 +267,12 @@ fn lookups_find_the_true_closest_on_a_healthy_network() {
     assert!(s.correct_rate >= 0.995, "{s:?}");
     assert!(s.found_rate >= 0.995, "{s:?}");
     assert!(s.median_queries <= 30.0, "{s:?}");
+    // Virtual time: deterministic, so a goal a test can hold (six median round trips).
+    assert!(s.median_ms <= 600.0, "{s:?}");
 }
 
 #[test]
-#[ignore = "goal not met yet (10 000 nodes: 9% correct, median 6.7 s): lookups wait for silent nodes' hard timeout and do not resend on loss; see issue 5"]
+#[ignore = "goal not met yet (10 000 nodes: 64% correct, median 2.0 s, p99 5.0 s): 8-node answers do not reach past silent entries, and each silent node costs three soft timeouts; see issue 5"]
 fn lookups_stay_correct_with_loss_churn_and_silent_nodes() {
     let (nodes, lookups) = goal_size();
     let s = Scenario {
@@ -289,7 +292,6 @@ fn lookups_stay_correct_with_loss_churn_and_silent_nodes() {
 }
 
 #[test]
-#[ignore = "goal not met yet (10 000 nodes: 43% correct, median 7.6 s): phantoms hold lookups until their hard timeout; the misses are not yet explained; see issue 5"]
 fn lookups_stay_correct_with_hostile_nodes() {
     let (nodes, lookups) = goal_size();
     let s = Scenario {

@@ -50,6 +50,14 @@ pub use compact::{
 };
 pub use error::{DecodeError, DecodeErrorKind, Field};
 
+/// The strict decoder alone, without the fast path, for the fuzz target that checks the
+/// two read every input the same way. Not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn decode_strict_for_fuzzing(bytes: &[u8]) -> Result<Message<'_>, DecodeError<'_>> {
+    decode::decode_strict(bytes)
+}
+
 use crate::bencode::RawValue;
 use crate::id::Id;
 use core::net::SocketAddr;

@@ -46,7 +46,7 @@ use smallvec::SmallVec;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LookupConfig {
-    /// Queries active at once (default 4; chosen in the simulator: see the README).
+    /// Queries active at once (default 5; chosen in the simulator: see the README).
     pub alpha: usize,
     /// How many closest nodes must answer (default 8, BEP 5's K).
     pub k: usize,
@@ -65,7 +65,7 @@ pub struct LookupConfig {
 impl Default for LookupConfig {
     fn default() -> Self {
         LookupConfig {
-            alpha: 4,
+            alpha: 5,
             k: 8,
             soft_timeout: Duration::from_millis(400),
             attempts: 3,
@@ -187,23 +187,34 @@ impl Lookup {
             return;
         }
         let key = distance_key(&node.id, &self.target);
-        let at = self.candidates.partition_point(|c| c.key < key);
+        let mut at = self.candidates.partition_point(|c| c.key < key);
         if self.candidates.len() >= self.config.max_candidates {
             // Make room by dropping the farthest unqueried candidate, if it is farther.
-            let Some(victim) = self
+            // Failed and given-up candidates go first, wherever they are: a lookup fed
+            // made-up nodes by liars would otherwise fill up with dead ones and turn
+            // real nodes away. Then the farthest unqueried one, if it is farther.
+            let dead = self
                 .candidates
                 .iter()
-                .rposition(|c| c.state == State::Fresh)
-            else {
-                return;
+                .rposition(|c| matches!(c.state, State::Failed | State::GaveUp));
+            let victim = match dead {
+                Some(v) => v,
+                None => match self
+                    .candidates
+                    .iter()
+                    .rposition(|c| c.state == State::Fresh)
+                {
+                    Some(v) if v >= at => v,
+                    _ => return,
+                },
             };
-            if victim < at {
-                return;
-            }
             self.candidates.remove(victim);
+            if victim < at {
+                at = at.saturating_sub(1);
+            }
         }
         self.candidates.insert(
-            at,
+            at.min(self.candidates.len()),
             Candidate {
                 node,
                 key,

@@ -309,6 +309,14 @@ impl Sim {
         ids
     }
 
+    /// The behaviour of the node with this id, if it is one of ours.
+    pub fn behaviour_of(&self, id: &Id) -> Option<Behaviour> {
+        self.by_id
+            .get(id)
+            .and_then(|&i| self.nodes.get(i))
+            .map(|n| n.behaviour)
+    }
+
     /// Whether the node with this id is live and reachable by a stranger.
     pub fn is_reachable(&self, id: &Id) -> bool {
         self.by_id
