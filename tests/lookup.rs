@@ -238,3 +238,24 @@ fn a_node_given_up_on_does_not_hold_the_lookup() {
     assert!(l.is_finished(), "both attempts passed their soft timeout");
     assert_eq!(l.closest_answered().next().unwrap().0, other);
 }
+
+#[test]
+fn a_node_only_one_answer_vouched_for_gets_one_attempt_two_answers_get_all() {
+    let mut cfg = LookupConfig::default();
+    (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (8, 8, Duration::from_millis(100), 3);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates([node(200, 1), node(201, 2)]);
+    let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
+    // `a` lists two nodes; `b` lists one of them again.
+    l.on_response(t(1), &a, [node(5, 10), node(6, 11)], None);
+    l.on_response(t(1), &b, [node(5, 10)], None);
+    assert_eq!(l.next_query(t(1)), Some(node(5, 10)));
+    assert_eq!(l.next_query(t(1)), Some(node(6, 11)));
+    // Both time out: only the node two answers listed is asked again.
+    assert_eq!(l.next_query(t(101)), Some(node(5, 10)));
+    assert_eq!(
+        l.next_query(t(101)),
+        None,
+        "node 6 was vouched for once: given up"
+    );
+}

@@ -9,7 +9,9 @@
 //! - **Soft timeout and resends.** A query unanswered for [`LookupConfig::soft_timeout`]
 //!   stops counting as active (its slot goes to the next candidate) and is sent again,
 //!   up to [`LookupConfig::attempts`] in all: a datagram lost on the way costs one soft
-//!   timeout, not the lookup's correctness. When the last attempt passes its soft timeout
+//!   timeout, not the lookup's correctness. Only nodes that came from the caller (the
+//!   routing table) or that two answers listed get more than one attempt: a made-up
+//!   node handed out by one liar costs one soft timeout. When the last attempt passes its soft timeout
 //!   the lookup gives up on the node; a late answer still counts until the lookup ends.
 //!   The node layer's transaction timeout (the hard timeout) or an error answer reports
 //!   a failure at once.
@@ -106,7 +108,15 @@ struct Candidate {
     key: (u128, u32),
     state: State,
     token: Option<StoredToken>,
+    /// How many answers listed it (given candidates count as [`VOUCHED`]). Only a node
+    /// vouched for twice gets more than one attempt: a made-up node that one liar
+    /// hands out costs one soft timeout, not `attempts` of them.
+    vouches: u8,
 }
+
+/// What a candidate given through [`Lookup::add_candidates`] counts as: enough for
+/// resends (it comes from a routing table or a bootstrap list).
+const VOUCHED: u8 = 2;
 
 /// Counters of one lookup.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -174,16 +184,20 @@ impl Lookup {
     /// ids and addresses are ignored; when full, farther unqueried candidates give way.
     pub fn add_candidates(&mut self, nodes: impl IntoIterator<Item = Node>) {
         for node in nodes {
-            self.add(node);
+            self.add(node, VOUCHED);
         }
     }
 
-    fn add(&mut self, node: Node) {
-        if self
+    /// Adds `node` as vouched for by `vouches` sources, or adds them to a known one.
+    fn add(&mut self, node: Node, vouches: u8) {
+        if let Some(c) = self
             .candidates
-            .iter()
-            .any(|c| c.node.id == node.id || c.node.addr == node.addr)
+            .iter_mut()
+            .find(|c| c.node.id == node.id || c.node.addr == node.addr)
         {
+            if c.node == node {
+                c.vouches = c.vouches.saturating_add(vouches);
+            }
             return;
         }
         let key = distance_key(&node.id, &self.target);
@@ -220,6 +234,7 @@ impl Lookup {
                 key,
                 state: State::Fresh,
                 token: None,
+                vouches,
             },
         );
     }
@@ -239,7 +254,8 @@ impl Lookup {
         for c in &mut self.candidates {
             if let State::Waiting { since, attempt } = c.state {
                 if now.saturating_duration_since(since) >= soft {
-                    c.state = if attempt < attempts {
+                    let allowed = if c.vouches >= VOUCHED { attempts } else { 1 };
+                    c.state = if attempt < allowed {
                         State::Slow { attempt }
                     } else {
                         State::GaveUp
@@ -303,7 +319,9 @@ impl Lookup {
             .filter(|t| t.len() <= MAX_TOKEN_LEN)
             .map(StoredToken::from_slice);
         self.stats.responses = self.stats.responses.saturating_add(1);
-        self.add_candidates(closer);
+        for node in closer {
+            self.add(node, 1);
+        }
     }
 
     /// The query to `node` failed (hard timeout or an error answer).
