@@ -37,6 +37,7 @@
 mod config;
 mod event;
 mod ratelimit;
+mod reply;
 mod rng;
 mod search;
 mod serve;
@@ -521,7 +522,9 @@ impl Dht {
         let now = self.advance(now);
         let from = SocketAddr::new(from.ip().to_canonical(), from.port());
         self.stats.datagrams_in = self.stats.datagrams_in.saturating_add(1);
-        let msg = match Message::decode(bytes) {
+        // Matched by reference: moving the decoded message out costs a copy.
+        let decoded = Message::decode(bytes);
+        let msg = match &decoded {
             Ok(m) => m,
             Err(e) => {
                 self.stats.bad_datagrams = self.stats.bad_datagrams.saturating_add(1);
@@ -534,8 +537,8 @@ impl Dht {
             }
         };
         match &msg.body {
-            Body::Query(q) => self.on_query(now, from, &msg, q),
-            Body::Response(r) => self.on_response(now, from, &msg, r),
+            Body::Query(q) => self.on_query(now, from, msg, q),
+            Body::Response(r) => self.on_response(now, from, msg, r),
             Body::Error(_) => {
                 match self.transactions.take(msg.transaction_id, from) {
                     // The node is alive but refused: the step failed, the node did not.
