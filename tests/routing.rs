@@ -490,3 +490,134 @@ fn requiring_secure_ids_refuses_insecure_ones() {
     let secure = secure_far_nodes(1, 0)[0];
     assert_eq!(tbl.on_response(t(0), secure, None), Insert::Added);
 }
+
+/// `id` moved into bucket `depth` seen from `own`: `own`'s first `depth` bits, then the
+/// opposite of `own`'s bit `depth` (depth 160 leaves `own` itself).
+fn at_depth(own: &Id, mut id: [u8; 20], depth: usize) -> [u8; 20] {
+    for b in 0..depth.min(160) {
+        let (byte, mask) = (b / 8, 0x80u8 >> (b % 8));
+        id[byte] = (id[byte] & !mask) | (own.as_bytes()[byte] & mask);
+    }
+    if depth < 160 {
+        let (byte, mask) = (depth / 8, 0x80u8 >> (depth % 8));
+        id[byte] = (id[byte] & !mask) | (!own.as_bytes()[byte] & mask);
+    }
+    id
+}
+
+/// The reference for `closest`: every entry passing `liveness`, sorted by XOR distance.
+fn brute_force(
+    tbl: &RoutingTable,
+    target: &Id,
+    liveness: Liveness,
+    now: Instant,
+    n: usize,
+) -> Vec<Id> {
+    let cfg = tbl.config();
+    let mut all: Vec<Id> = tbl
+        .iter()
+        .filter(|e| {
+            let s = e.status(now, cfg.quiet_period, cfg.max_failures);
+            match liveness {
+                Liveness::Any => true,
+                Liveness::NotBad => s != Status::Bad,
+                Liveness::Good => s == Status::Good,
+            }
+        })
+        .map(|e| *e.id())
+        .collect();
+    all.sort_by_key(|id| xor(id, target));
+    all.truncate(n);
+    all
+}
+
+fn check_closest<const N: usize>(
+    tbl: &RoutingTable,
+    target: &Id,
+    liveness: Liveness,
+    now: Instant,
+) -> Result<(), TestCaseError> {
+    let got: Vec<Id> = tbl
+        .closest::<N>(target, liveness, now)
+        .iter()
+        .map(|e| *e.id())
+        .collect();
+    prop_assert_eq!(
+        got,
+        brute_force(tbl, target, liveness, now, N),
+        "N = {}, {:?}",
+        N,
+        liveness
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Deep buckets, wide far buckets (more entries than asked for in one bucket), ids
+    /// sharing their first 64 bits (ties on the fast comparison), mixed liveness, and
+    /// targets equal to our id, to entries' ids and next to them.
+    #[test]
+    fn closest_equals_a_brute_force_sort_in_every_shape(
+        own in any::<[u8; 20]>(),
+        shared in any::<[u8; 8]>(),
+        wide in any::<bool>(),
+        ops in proptest::collection::vec(
+            (any::<[u8; 20]>(), 0usize..=160, 0u8..8, 0u8..6, 0u64..40),
+            0..400,
+        ),
+        targets in proptest::collection::vec(any::<[u8; 20]>(), 1..6),
+        later in 0u64..40,
+    ) {
+        let own = Id::from_bytes(own);
+        let mut cfg = Config::default();
+        if wide {
+            cfg.bucket_sizing = BucketSizing::WideFar;
+        }
+        let mut tbl = RoutingTable::new(own, Family::V4, cfg);
+        let mut ids = Vec::new();
+        for (i, (bytes, depth, kind, op, minute)) in ops.into_iter().enumerate() {
+            let mut bytes = bytes;
+            if kind == 0 {
+                bytes[..8].copy_from_slice(&shared);
+            }
+            // Most ids are shallow (as on the Internet), some deep.
+            let depth = if kind < 4 { depth % 12 } else { depth };
+            let id = Id::from_bytes(at_depth(&own, bytes, depth));
+            let n = node(id, i as u32 % 300);
+            let now = t(minute * MIN);
+            match op {
+                0..=2 => { tbl.on_response(now, n, None); }
+                3 | 4 => { tbl.on_failure(now, &ids.get(usize::from(bytes[19]) % ids.len().max(1)).copied().unwrap_or(id)); }
+                _ => { tbl.on_query(now, n); }
+            }
+            ids.push(id);
+        }
+        let mut targets: Vec<Id> = targets.into_iter().map(Id::from_bytes).collect();
+        targets.push(own);
+        let mut near_own = *own.as_bytes();
+        near_own[19] ^= 1;
+        targets.push(Id::from_bytes(near_own));
+        let mut shared_target = [0u8; 20];
+        shared_target[..8].copy_from_slice(&shared);
+        targets.push(Id::from_bytes(shared_target));
+        for e in tbl.iter().take(4) {
+            targets.push(*e.id());
+            let mut next = *e.id().as_bytes();
+            next[19] ^= 0x55;
+            targets.push(Id::from_bytes(next));
+        }
+        let now = t(later * MIN);
+        for target in &targets {
+            for liveness in [Liveness::Any, Liveness::NotBad, Liveness::Good] {
+                check_closest::<0>(&tbl, target, liveness, now)?;
+                check_closest::<1>(&tbl, target, liveness, now)?;
+                check_closest::<3>(&tbl, target, liveness, now)?;
+                check_closest::<8>(&tbl, target, liveness, now)?;
+                check_closest::<32>(&tbl, target, liveness, now)?;
+                check_closest::<200>(&tbl, target, liveness, now)?;
+            }
+        }
+    }
+}

@@ -156,6 +156,7 @@ impl Entry {
         }
     }
 
+    #[inline]
     pub(super) fn matches(
         &self,
         liveness: Liveness,

@@ -31,8 +31,10 @@
 //!
 //! # Cost
 //!
-//! [`RoutingTable::closest`] visits buckets in exact XOR-distance order and sorts only
-//! the entries of the buckets it reads — usually one — never the whole table. Inserting
+//! [`RoutingTable::closest`] visits buckets in exact XOR-distance order and
+//! insertion-sorts only the entries of the buckets it reads — usually one — into a
+//! fixed-size buffer, comparing the first 64 bits of distances; it never allocates and
+//! never sorts the whole table. Inserting
 //! touches one bucket plus two ordered indexes (per IP, per address).
 //!
 //! ```
@@ -62,7 +64,6 @@ use alloc::vec::Vec;
 use arrayvec::ArrayVec;
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
-use smallvec::SmallVec;
 
 /// Most buckets a table can have: one per possible shared-prefix length.
 pub const MAX_BUCKETS: usize = 160;
@@ -272,21 +273,30 @@ fn bit(id: &Id, i: usize) -> bool {
         .is_some_and(|b| b & (0x80 >> (i % 8)) != 0)
 }
 
-fn xor(a: &Id, b: &Id) -> [u8; 20] {
-    let mut d = [0u8; 20];
-    for ((d, x), y) in d.iter_mut().zip(a.as_bytes()).zip(b.as_bytes()) {
-        *d = x ^ y;
-    }
-    d
+/// The first 64 bits of an id, big-endian: XOR-ing two of these gives the top of their
+/// XOR distance, which orders almost every pair of distances on its own.
+#[inline]
+fn prefix(id: &Id) -> u64 {
+    id.as_bytes()
+        .first_chunk::<8>()
+        .map_or(0, |h| u64::from_be_bytes(*h))
 }
 
-/// XOR distance as two integers, which compare faster than 20 bytes.
-fn distance_key(a: &Id, b: &Id) -> (u128, u32) {
-    let d = xor(a, b);
-    let (hi, lo) = d.split_at(16);
-    let hi = hi.try_into().map_or(0, u128::from_be_bytes);
-    let lo = lo.try_into().map_or(0, u32::from_be_bytes);
-    (hi, lo)
+/// The last 96 bits of the XOR distance of `a` and `b`, big-endian: what decides between
+/// two distances whose first 64 bits are equal.
+#[inline]
+fn distance_rest(a: &Id, b: &Id) -> (u64, u32) {
+    let tail = |id: &Id| {
+        let b = id.as_bytes();
+        let mid = b.get(8..16).and_then(|m| m.first_chunk::<8>());
+        let lo = b.last_chunk::<4>();
+        (
+            mid.map_or(0, |m| u64::from_be_bytes(*m)),
+            lo.map_or(0, |l| u32::from_be_bytes(*l)),
+        )
+    };
+    let ((am, al), (bm, bl)) = (tail(a), tail(b));
+    (am ^ bm, al ^ bl)
 }
 
 fn bep42_security(id: &Id, ip: IpAddr) -> IdSecurity {
@@ -785,29 +795,74 @@ impl RoutingTable {
 
     /// Up to `N` entries closest to `target` by XOR distance, closest first, filtered by
     /// `liveness`. Reads buckets in distance order and stops once `N` are found.
+    ///
+    /// Never allocates: the candidates of the bucket being read are kept in a bounded,
+    /// insertion-sorted buffer of at most `N`. Because buckets are read in an order such
+    /// that every entry of a bucket is closer to `target` than every entry of any bucket
+    /// after it, the entries taken from earlier buckets are final and a new one is only
+    /// ever placed among those of its own bucket; once `N` are held no later bucket can
+    /// hold a closer entry, so the walk stops. Ties (equal ids) keep bucket order.
     pub fn closest<const N: usize>(
         &self,
         target: &Id,
         liveness: Liveness,
         now: Instant,
     ) -> ArrayVec<&Entry, N> {
-        let mut out = ArrayVec::new();
+        // `out` is kept sorted by distance; `tops[i]` is the first 64 bits of `out[i]`'s
+        // distance, so most comparisons never touch the ids.
+        let mut tops: ArrayVec<u64, N> = ArrayVec::new();
+        let mut out: ArrayVec<&Entry, N> = ArrayVec::new();
+        if N == 0 {
+            return out;
+        }
         let (quiet, max) = (self.config.quiet_period, self.config.max_failures);
+        let t = prefix(target);
+        // Whether `a` (with distance top `a_top`) is strictly farther from the target.
+        let farther = |a_top: u64, a: &Entry, b_top: u64, b: &Entry| {
+            a_top > b_top
+                || (a_top == b_top
+                    && distance_rest(&a.node.id, target) > distance_rest(&b.node.id, target))
+        };
         for b in BucketOrder::new(&self.own, target, self.last()) {
             let Some(bucket) = self.buckets.get(b) else {
                 continue;
             };
-            // Distances computed once per entry, then sorted.
-            let mut found: SmallVec<[((u128, u32), &Entry); 32]> = bucket
-                .entries
-                .iter()
-                .filter(|e| e.matches(liveness, now, quiet, max))
-                .map(|e| (distance_key(&e.node.id, target), e))
-                .collect();
-            found.sort_unstable_by_key(|(d, _)| *d);
-            for (_, e) in found {
-                if out.try_push(e).is_err() {
-                    return out;
+            // `out[..base]` came from closer buckets and is final.
+            let base = out.len();
+            for e in &bucket.entries {
+                if !e.matches(liveness, now, quiet, max) {
+                    continue;
+                }
+                let top = prefix(&e.node.id) ^ t;
+                // Make room at the end: a free slot, or the farthest held entry's. That one
+                // is of this bucket (the buffer was not full when the bucket began), and
+                // drops out only if the newcomer is closer.
+                let mut i = out.len();
+                if out.is_full() {
+                    match (tops.last(), out.last()) {
+                        (Some(&lt), Some(&l)) if farther(lt, l, top, e) => i -= 1,
+                        _ => continue,
+                    }
+                } else if tops.try_push(top).is_err() || out.try_push(e).is_err() {
+                    // Unreachable: neither is full, they always hold as many.
+                    break;
+                }
+                // Insertion: shift this bucket's farther entries up one (stable: an
+                // equal distance stays ahead).
+                while i > base {
+                    let (Some(&pt), Some(&p)) = (tops.get(i - 1), out.get(i - 1)) else {
+                        break;
+                    };
+                    if !farther(pt, p, top, e) {
+                        break;
+                    }
+                    if let (Some(st), Some(s)) = (tops.get_mut(i), out.get_mut(i)) {
+                        (*st, *s) = (pt, p);
+                    }
+                    i -= 1;
+                }
+                if let (Some(st), Some(s)) = (tops.get_mut(i), out.get_mut(i)) {
+                    (*st, *s) = (top, e);
                 }
             }
             if out.is_full() {
@@ -889,6 +944,30 @@ impl RoutingTable {
 /// deeper buckets, ordered by the target's bits (a bucket whose distinguishing bit the
 /// target does not share with our id comes before all deeper ones); then the shallower
 /// buckets, deepest first. Every bucket's entries are all closer than the next bucket's.
+///
+/// Why. Write `o` for our id, `t` for the target, `x` for an entry's id, `D = o ^ t`,
+/// `c` = the target's bucket (`common_prefix(o, t)`, capped at the home bucket `L`), and
+/// bit 0 for the most significant. Bucket `i < L` holds the `x` that agree with `o` on
+/// bits `0..i` and differ at bit `i`; the home bucket `L` holds the `x` that agree with
+/// `o` on bits `0..L`. The distance `x ^ t` equals `(x ^ o) ^ D`, so on every bit where
+/// `x` agrees with `o` it equals `D`.
+///
+/// - Shallower, `i < c`: `t` agrees with `o` at bit `i` and `x` does not, so `x ^ t` is
+///   zero on bits `0..i` and one at bit `i`: its leading one is bit `i`. A deeper `i`
+///   means a smaller distance, so these come last, deepest first, and each is entirely
+///   closer than the next.
+/// - The target's bucket `c` (when `c < L`): `x` differs from `o` at bit `c` and so does
+///   `t`, so `x ^ t` is zero on bits `0..=c`, below `2^(159 - c)`.
+/// - Deeper, `j > c` (including `L`): `x` agrees with `o` on bits `0..=c`, so `x ^ t`
+///   has `D`'s bits there, zero before `c` and one at `c`: at least `2^(159 - c)`, so
+///   all of these come after bucket `c` and before every shallower one. Between two of
+///   them, `j < j'`, both distances equal `D` on bits `c..j`; at bit `j` bucket `j'`
+///   (agreeing with `o`) has `D[j]` and bucket `j` (differing) has `!D[j]`. If
+///   `D[j] = 1` bucket `j` is entirely closer than every deeper bucket, the home bucket
+///   included (phase 1, ascending); if `D[j] = 0` it is entirely farther (phase 3, after
+///   the home bucket, descending).
+/// - When `c = L` the target falls in the home bucket: every `x` there agrees with `t`
+///   on bits `0..L`, closer than any shallower bucket, which follow deepest first.
 struct BucketOrder {
     phase: u8,
     next: usize,
