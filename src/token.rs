@@ -140,7 +140,10 @@ fn siphash24(key: &[u8; 16], msg: &[u8]) -> u64 {
     for c in &mut chunks {
         compress(&mut v, word(c));
     }
-    compress(&mut v, word(chunks.remainder()) | ((msg.len() as u64) << 56));
+    compress(
+        &mut v,
+        word(chunks.remainder()) | ((msg.len() as u64) << 56),
+    );
     v[2] ^= 0xff;
     for _ in 0..4 {
         round(&mut v);

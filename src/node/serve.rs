@@ -264,9 +264,13 @@ impl Dht {
                     .min(self.config.max_values)
                     .min(peers.len());
                 let slots = peers.get_mut(..fit).unwrap_or_default();
-                let found = self
-                    .peers
-                    .sample_peers(now, info_hash, family, *noseed, slots);
+                // A scrape that found nothing stored saw the peers are gone: no second lookup.
+                let found = if *scrape && filters.is_none() {
+                    0
+                } else {
+                    self.peers
+                        .sample_peers(now, info_hash, family, *noseed, slots)
+                };
                 let bf = filters
                     .as_ref()
                     .map(|f| (&f.peers.as_bytes()[..], &f.seeds.as_bytes()[..]));
@@ -390,9 +394,13 @@ impl Dht {
                     .min(self.config.max_values)
                     .min(peers.len());
                 let slots = peers.get_mut(..fit).unwrap_or_default();
-                let found = self
-                    .peers
-                    .sample_peers(now, info_hash, family, *noseed, slots);
+                // A scrape that found nothing stored saw the peers are gone: no second lookup.
+                let found = if *scrape && filters.is_none() {
+                    0
+                } else {
+                    self.peers
+                        .sample_peers(now, info_hash, family, *noseed, slots)
+                };
                 (nodes4, nodes6) = self.closest(info_hash, v4, v6, now);
                 let mut r = Response::new(id);
                 r.token = Some(&token);

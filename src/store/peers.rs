@@ -4,6 +4,7 @@ use super::{BloomFilter, Rng, Stream, advance, bloom::bloom_indices, bump, relea
 use crate::id::Id;
 use crate::routing::Family;
 use crate::time::Instant;
+use alloc::collections::btree_map::Entry as Slot;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::fmt;
@@ -125,6 +126,55 @@ struct Entry<A> {
     seed: bool,
 }
 
+/// An info-hash as the store's map key: the 20 bytes as big-endian words, so a lookup
+/// compares integers (no `memcmp` call per node) in the same order as [`Id`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(u64, u64, u32);
+
+impl Key {
+    fn of(id: &Id) -> Key {
+        let [
+            a0,
+            a1,
+            a2,
+            a3,
+            a4,
+            a5,
+            a6,
+            a7,
+            b0,
+            b1,
+            b2,
+            b3,
+            b4,
+            b5,
+            b6,
+            b7,
+            c0,
+            c1,
+            c2,
+            c3,
+        ] = *id.as_bytes();
+        Key(
+            u64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
+            u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+            u32::from_be_bytes([c0, c1, c2, c3]),
+        )
+    }
+
+    fn id(self) -> Id {
+        let mut bytes = [0u8; 20];
+        let parts = self
+            .0
+            .to_be_bytes()
+            .into_iter()
+            .chain(self.1.to_be_bytes())
+            .chain(self.2.to_be_bytes());
+        bytes.iter_mut().zip(parts).for_each(|(b, p)| *b = p);
+        Id::from_bytes(bytes)
+    }
+}
+
 #[derive(Debug)]
 struct Torrent {
     v4: Vec<Entry<Ipv4Addr>>,
@@ -236,6 +286,32 @@ fn sample_list<A: Ip>(
     let rest = k.saturating_sub(first);
     select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut emit);
     written
+}
+
+/// [`PeerStore::live`] over the store's fields, so a caller can keep using the others.
+fn live<'a>(
+    torrents: &'a mut BTreeMap<Key, Torrent>,
+    by_activity: &mut BTreeSet<(Instant, Key)>,
+    per_ip: &mut BTreeMap<IpAddr, u32>,
+    peers: &mut usize,
+    now: Instant,
+    key: Key,
+) -> Option<&'a mut Torrent> {
+    let Slot::Occupied(mut slot) = torrents.entry(key) else {
+        return None;
+    };
+    let t = slot.get_mut();
+    if t.next_expiry <= now {
+        let removed = t.purge(now, per_ip);
+        *peers = peers.saturating_sub(removed);
+        if t.is_empty() {
+            // Nothing left to release: every entry went through `purge`.
+            let t = slot.remove();
+            by_activity.remove(&(t.last_announce, key));
+            return None;
+        }
+    }
+    Some(slot.into_mut())
 }
 
 impl Torrent {
@@ -375,9 +451,9 @@ impl Torrent {
 #[derive(Debug)]
 pub struct PeerStore {
     config: PeerStoreConfig,
-    torrents: BTreeMap<Id, Torrent>,
+    torrents: BTreeMap<Key, Torrent>,
     /// Every torrent by its latest announce: the least recently announced first.
-    by_activity: BTreeSet<(Instant, Id)>,
+    by_activity: BTreeSet<(Instant, Key)>,
     /// Entries per IP address over the whole store.
     per_ip: BTreeMap<IpAddr, u32>,
     peers: usize,
@@ -434,7 +510,7 @@ impl PeerStore {
     pub fn contains(&self, now: Instant, info_hash: &Id) -> bool {
         let ttl = self.config.peer_ttl;
         self.torrents
-            .get(info_hash)
+            .get(&Key::of(info_hash))
             .is_some_and(|t| t.last_announce + ttl > now)
     }
 
@@ -444,7 +520,7 @@ impl PeerStore {
         self.torrents
             .iter()
             .filter(move |(_, t)| t.last_announce + ttl > now)
-            .map(|(id, _)| *id)
+            .map(|(key, _)| key.id())
     }
 
     /// The unexpired peers of `info_hash` at `now`, IPv4 first.
@@ -456,7 +532,7 @@ impl PeerStore {
                 expires: e.expires,
             }
         }
-        let t = self.torrents.get(info_hash);
+        let t = self.torrents.get(&Key::of(info_hash));
         let v4 = t.into_iter().flat_map(|t| t.v4.iter().map(info));
         let v6 = t.into_iter().flat_map(|t| t.v6.iter().map(info));
         v4.chain(v6).filter(move |p| p.expires > now)
@@ -477,14 +553,15 @@ impl PeerStore {
         if peer.port() == 0 || ip.is_unspecified() || ip.is_multicast() || broadcast {
             return Err(AnnounceError::InvalidAddress);
         }
-        self.purge(now, &info_hash);
+        let key = Key::of(&info_hash);
+        self.live(now, key);
         match ip {
-            IpAddr::V4(a) => self.announce_as(now, info_hash, a, peer.port(), seed),
-            IpAddr::V6(a) => self.announce_as(now, info_hash, a, peer.port(), seed),
+            IpAddr::V4(a) => self.announce_as(now, key, a, peer.port(), seed),
+            IpAddr::V6(a) => self.announce_as(now, key, a, peer.port(), seed),
         }
     }
 
-    fn touch(by_activity: &mut BTreeSet<(Instant, Id)>, t: &mut Torrent, id: Id, now: Instant) {
+    fn touch(by_activity: &mut BTreeSet<(Instant, Key)>, t: &mut Torrent, id: Key, now: Instant) {
         if t.last_announce != now {
             by_activity.remove(&(t.last_announce, id));
             t.last_announce = now;
@@ -495,7 +572,7 @@ impl PeerStore {
     fn announce_as<A: Ip>(
         &mut self,
         now: Instant,
-        info_hash: Id,
+        info_hash: Key,
         addr: A,
         port: u16,
         seed: bool,
@@ -571,7 +648,7 @@ impl PeerStore {
 
     /// Makes room for one new entry of `info_hash`, evicting at most one stale candidate;
     /// returns whether it evicted. Nothing is evicted when the answer is an error.
-    fn make_room(&mut self, now: Instant, info_hash: &Id) -> Result<bool, AnnounceError> {
+    fn make_room(&mut self, now: Instant, info_hash: &Key) -> Result<bool, AnnounceError> {
         let cfg = self.config;
         let ttl = cfg.peer_ttl;
         let stale = |expires: Instant| (expires - ttl) + cfg.protect_for <= now;
@@ -624,7 +701,7 @@ impl PeerStore {
         Ok(evicted)
     }
 
-    fn remove_torrent(&mut self, id: &Id) {
+    fn remove_torrent(&mut self, id: &Key) {
         if let Some(t) = self.torrents.remove(id) {
             self.by_activity.remove(&(t.last_announce, *id));
             t.release_all(&mut self.per_ip);
@@ -632,19 +709,17 @@ impl PeerStore {
         }
     }
 
-    /// Lazy expiry: drops the expired entries of one torrent.
-    fn purge(&mut self, now: Instant, info_hash: &Id) {
-        let Some(t) = self.torrents.get_mut(info_hash) else {
-            return;
-        };
-        if t.next_expiry > now {
-            return;
-        }
-        let removed = t.purge(now, &mut self.per_ip);
-        self.peers = self.peers.saturating_sub(removed);
-        if t.is_empty() {
-            self.remove_torrent(info_hash);
-        }
+    /// Lazy expiry: drops the expired entries of one torrent (and the torrent if none is
+    /// left), and returns the torrent if it still holds peers. One map search.
+    fn live(&mut self, now: Instant, key: Key) -> Option<&mut Torrent> {
+        let PeerStore {
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            ..
+        } = self;
+        live(torrents, by_activity, per_ip, peers, now, key)
     }
 
     /// Writes a random sample of the `family` peers of `info_hash` into `out` (as many as
@@ -659,11 +734,25 @@ impl PeerStore {
         out: &mut [SocketAddr],
     ) -> usize {
         let now = advance(&mut self.now, now);
-        self.purge(now, info_hash);
-        let Some(t) = self.torrents.get_mut(info_hash) else {
+        let PeerStore {
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            rng,
+            ..
+        } = self;
+        let Some(t) = live(
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            now,
+            Key::of(info_hash),
+        ) else {
             return 0;
         };
-        let mut rng = self.rng.stream();
+        let mut rng = rng.stream();
         match family {
             Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, &mut rng),
             Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, &mut rng),
@@ -674,8 +763,7 @@ impl PeerStore {
     /// when nothing is stored for it (the response then carries no filters).
     pub fn scrape(&mut self, now: Instant, info_hash: &Id) -> Option<Scrape> {
         let now = advance(&mut self.now, now);
-        self.purge(now, info_hash);
-        let t = self.torrents.get(info_hash)?;
+        let t = self.live(now, Key::of(info_hash))?;
         let mut s = Scrape::default();
         let bits = t.v4.iter().map(|e| (e.seed, e.bloom));
         for (seed, bloom) in bits.chain(t.v6.iter().map(|e| (e.seed, e.bloom))) {
@@ -708,5 +796,29 @@ impl PeerStore {
         });
         self.peers = self.peers.saturating_sub(removed);
         removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Key;
+    use crate::id::Id;
+
+    #[test]
+    fn keys_round_trip_and_sort_like_ids() {
+        let mut edge = [0u8; 20];
+        edge[7] = 1;
+        edge[19] = 0xff;
+        let ids: alloc::vec::Vec<Id> = (0u32..64)
+            .map(|i| Id::from_entropy(&i.to_be_bytes()))
+            .chain([Id::from_bytes([0; 20]), Id::from_bytes([0xff; 20])])
+            .chain([Id::from_bytes(edge)])
+            .collect();
+        for a in &ids {
+            assert_eq!(Key::of(a).id(), *a);
+            for b in &ids {
+                assert_eq!(Key::of(a).cmp(&Key::of(b)), a.cmp(b));
+            }
+        }
     }
 }
