@@ -139,7 +139,7 @@ impl<'b> ReplyWriter<'b> {
     }
 
     /// `6:valuesl<peer>...e`.
-    #[inline]
+    #[inline(always)] // Measured: left to the compiler, it stays a call on the get_peers path.
     pub(crate) fn values(&mut self, peers: &[SocketAddr]) -> Option<()> {
         self.put(b"6:valuesl")?;
         for p in peers {

@@ -11,9 +11,10 @@ use crate::krpc::{
 use crate::routing::{Family, Liveness, Node};
 use crate::store::{
     AnnounceError, GET_PEERS_ENVELOPE, MAX_RESPONSE_LEN, MAX_SAMPLES, MAX_VALUES_V4,
-    SAMPLES_ENVELOPE, put_target, samples_that_fit, values_that_fit,
+    SAMPLES_ENVELOPE, Scrape, put_target, samples_that_fit, values_that_fit,
 };
 use crate::time::Instant;
+use crate::token::Token;
 use arrayvec::ArrayVec;
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
@@ -27,6 +28,24 @@ const SCRAPE_FIELDS: usize = 2 * (10 + 256);
 const ENVELOPE_TID_LEN: usize = 20;
 
 const UNSPECIFIED: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+
+/// A get_peers answer as [`Dht::plan_peers`] decided it; the peers and the filters are
+/// in the caller's places.
+struct PeersPlan {
+    info_hash: Id,
+    token: Token,
+    v4: bool,
+    v6: bool,
+    /// Peers sampled into the caller's array.
+    found: usize,
+}
+
+impl PeersPlan {
+    /// The sampled peers, if there are any.
+    fn values<'p>(&self, peers: &'p [SocketAddr]) -> Option<&'p [SocketAddr]> {
+        peers.get(..self.found).filter(|p| !p.is_empty())
+    }
+}
 
 /// An answer envelope's size (see [`crate::store`]) for this transaction id and these
 /// node lists.
@@ -234,56 +253,80 @@ impl Dht {
                 self.write_nodes(&mut w, target, *v4, *v6, now)?;
                 w.finish(&out.tid, self.version())
             }
-            OutBody::ReplyPeers {
-                info_hash,
-                v4,
-                v6,
-                noseed,
-                scrape,
-            } => {
-                let token = self.tokens.issue(now, out.to.ip(), info_hash);
-                let family = Family::of(&out.to);
-                let filters = if *scrape {
-                    self.peers.scrape(now, info_hash)
-                } else {
-                    None
-                };
-                let (mut v4, mut v6) = (*v4, *v6);
-                if filters.is_some() && v4 && v6 {
-                    // BEP 33: the filters need the room of one node list; keep the
-                    // querier's own family.
-                    match family {
-                        Family::V4 => v6 = false,
-                        Family::V6 => v4 = false,
-                    }
-                }
-                let envelope = envelope(GET_PEERS_ENVELOPE, &out.tid, v4, v6)
-                    .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
+            OutBody::ReplyPeers { .. } => {
                 let mut peers = [UNSPECIFIED; MAX_VALUES_V4];
-                let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
-                    .min(self.config.max_values)
-                    .min(peers.len());
-                let slots = peers.get_mut(..fit).unwrap_or_default();
-                // A scrape that found nothing stored saw the peers are gone: no second lookup.
-                let found = if *scrape && filters.is_none() {
-                    0
-                } else {
-                    self.peers
-                        .sample_peers(now, info_hash, family, *noseed, slots)
-                };
+                let mut filters = None;
+                let p = self.plan_peers(now, out, &mut peers, &mut filters)?;
                 let bf = filters
                     .as_ref()
                     .map(|f| (&f.peers.as_bytes()[..], &f.seeds.as_bytes()[..]));
                 let mut w = ReplyWriter::begin(buf, &out.to, bf, &self.id)?;
-                self.write_nodes(&mut w, info_hash, v4, v6, now)?;
-                w.token(&token)?;
-                if let Some(values) = peers.get(..found).filter(|p| !p.is_empty()) {
+                self.write_nodes(&mut w, &p.info_hash, p.v4, p.v6, now)?;
+                w.token(&p.token)?;
+                if let Some(values) = p.values(&peers) {
                     w.values(values)?;
                 }
                 w.finish(&out.tid, self.version())
             }
             _ => self.encode_message(now, out, buf),
         }
+    }
+
+    /// What both encoders of a get_peers answer decide alike: the token, the BEP 33
+    /// filters, which node lists fit beside them, and the stored peers that fit, sampled
+    /// into `peers`, the filters into `filters` (which the caller starts as `None`; 512
+    /// bytes, filled in place rather than returned and copied). `None` if `out` is not a get_peers answer.
+    fn plan_peers(
+        &mut self,
+        now: Instant,
+        out: &Outgoing,
+        peers: &mut [SocketAddr; MAX_VALUES_V4],
+        filters: &mut Option<Scrape>,
+    ) -> Option<PeersPlan> {
+        let OutBody::ReplyPeers {
+            info_hash,
+            v4,
+            v6,
+            noseed,
+            scrape,
+        } = &out.body
+        else {
+            return None;
+        };
+        let token = self.tokens.issue(now, out.to.ip(), info_hash);
+        let family = Family::of(&out.to);
+        if *scrape {
+            *filters = self.peers.scrape(now, info_hash);
+        }
+        let (mut v4, mut v6) = (*v4, *v6);
+        if filters.is_some() && v4 && v6 {
+            // BEP 33: the filters need the room of one node list; keep the querier's own
+            // family.
+            match family {
+                Family::V4 => v6 = false,
+                Family::V6 => v4 = false,
+            }
+        }
+        let envelope = envelope(GET_PEERS_ENVELOPE, &out.tid, v4, v6)
+            .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
+        let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
+            .min(self.config.max_values)
+            .min(peers.len());
+        let slots = peers.get_mut(..fit).unwrap_or_default();
+        // A scrape that found nothing stored saw the peers are gone: no second lookup.
+        let found = if *scrape && filters.is_none() {
+            0
+        } else {
+            self.peers
+                .sample_peers(now, info_hash, family, *noseed, slots)
+        };
+        Some(PeersPlan {
+            info_hash: *info_hash,
+            token,
+            v4,
+            v6,
+            found,
+        })
     }
 
     /// The client version sent as `v`.
@@ -326,9 +369,10 @@ impl Dht {
         let nodes4;
         let nodes6;
         let token;
-        let filters;
         let samples: ArrayVec<Id, MAX_SAMPLES>;
         let mut peers;
+        let plan;
+        let mut filters = None;
         let query = |kind| {
             Body::Query(Query {
                 id,
@@ -364,52 +408,15 @@ impl Dht {
                 r.nodes6 = v6.then(|| CompactList::from_items(&nodes6));
                 Body::Response(r)
             }
-            OutBody::ReplyPeers {
-                info_hash,
-                v4,
-                v6,
-                noseed,
-                scrape,
-            } => {
-                token = self.tokens.issue(now, out.to.ip(), info_hash);
-                let family = Family::of(&out.to);
-                filters = if *scrape {
-                    self.peers.scrape(now, info_hash)
-                } else {
-                    None
-                };
-                let (mut v4, mut v6) = (*v4, *v6);
-                if filters.is_some() && v4 && v6 {
-                    // BEP 33: the filters need the room of one node list; keep the
-                    // querier's own family.
-                    match family {
-                        Family::V4 => v6 = false,
-                        Family::V6 => v4 = false,
-                    }
-                }
-                let envelope = envelope(GET_PEERS_ENVELOPE, &out.tid, v4, v6)
-                    .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
+            OutBody::ReplyPeers { .. } => {
                 peers = [UNSPECIFIED; MAX_VALUES_V4];
-                let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
-                    .min(self.config.max_values)
-                    .min(peers.len());
-                let slots = peers.get_mut(..fit).unwrap_or_default();
-                // A scrape that found nothing stored saw the peers are gone: no second lookup.
-                let found = if *scrape && filters.is_none() {
-                    0
-                } else {
-                    self.peers
-                        .sample_peers(now, info_hash, family, *noseed, slots)
-                };
-                (nodes4, nodes6) = self.closest(info_hash, v4, v6, now);
+                plan = self.plan_peers(now, out, &mut peers, &mut filters)?;
+                (nodes4, nodes6) = self.closest(&plan.info_hash, plan.v4, plan.v6, now);
                 let mut r = Response::new(id);
-                r.token = Some(&token);
-                r.nodes = v4.then(|| CompactList::from_items(&nodes4));
-                r.nodes6 = v6.then(|| CompactList::from_items(&nodes6));
-                r.values = peers
-                    .get(..found)
-                    .filter(|p| !p.is_empty())
-                    .map(Values::from_peers);
+                r.token = Some(&plan.token);
+                r.nodes = plan.v4.then(|| CompactList::from_items(&nodes4));
+                r.nodes6 = plan.v6.then(|| CompactList::from_items(&nodes6));
+                r.values = plan.values(&peers).map(Values::from_peers);
                 if let Some(f) = &filters {
                     r.bf_seeds = Some(f.seeds.as_bytes());
                     r.bf_peers = Some(f.peers.as_bytes());
