@@ -11,31 +11,15 @@ use btdht::routing::{Config, Entry, Family, Liveness, Node, RoutingTable};
 use btdht::time::Instant;
 use btdht::token::Tokens;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts live bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
+#[path = "counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// xorshift64*: deterministic inputs.
 struct Rng(u64);
@@ -103,16 +87,16 @@ fn report_memory() {
     );
     for n in [1_000u32, 10_000, 100_000] {
         let mut rng = Rng(0x5eed ^ u64::from(n));
-        let before = LIVE.load(Ordering::Relaxed);
+        let before = counting::live();
         let t = filled(n, &mut rng);
-        let bytes = LIVE.load(Ordering::Relaxed) - before;
+        let bytes = counting::live().saturating_sub(before);
         let entries = t.len() + t.cached_len();
         println!(
             "table after {n} inserts: {} entries + {} cached in {} buckets, {bytes} bytes live ({} bytes per entry incl. cache and indexes)",
             t.len(),
             t.cached_len(),
             t.bucket_count(),
-            bytes / entries.max(1) as isize
+            bytes / entries.max(1)
         );
         drop(t);
     }

@@ -15,30 +15,14 @@ use btdht::store::{
 };
 use btdht::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicIsize, Ordering};
 
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts live bytes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
+#[path = "counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn ih(n: u32) -> Id {
     Id::sha1(&n.to_be_bytes())
@@ -68,15 +52,15 @@ impl SignatureVerifier for AcceptAll {
 
 fn benches(c: &mut Criterion) {
     let now = Instant::from_millis(1_000);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let mut store = filled(now);
-    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    let bytes = counting::live().saturating_sub(before);
     println!(
         "peer store: {} info-hashes, {} peers, {} bytes ({} bytes per peer)",
         store.len(),
         store.peer_len(),
         bytes,
-        bytes / store.peer_len().max(1) as isize
+        bytes / store.peer_len().max(1)
     );
 
     let mut g = c.benchmark_group("store");

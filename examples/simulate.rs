@@ -15,32 +15,15 @@
 use btdht::node::Config;
 use btdht::sim::LinkModel;
 use btdht::sim::scenario::{Phase, Scenario};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Counts live heap bytes, for the memory-per-node figure.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "../benches/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting = counting::Counting;
 
 fn parse() -> Result<Scenario, String> {
     let mut s = Scenario {
@@ -91,7 +74,7 @@ fn main() -> ExitCode {
         let what = match p.phase {
             Phase::Building { done, of } => {
                 if done == of {
-                    built_mem = LIVE.load(Ordering::Relaxed);
+                    built_mem = counting::live();
                 }
                 format!("building {done}/{of}")
             }
@@ -125,7 +108,7 @@ fn main() -> ExitCode {
         s.p90_ms,
         s.p99_ms,
         built_mem / scenario.nodes.max(1),
-        PEAK.load(Ordering::Relaxed),
+        counting::peak(),
         wall.elapsed().as_secs_f64(),
         report.trace_hash
     );
