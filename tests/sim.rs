@@ -30,6 +30,16 @@ fn pongs(sim: &mut Sim, node: usize) -> usize {
     n
 }
 
+/// Two nodes on `link`, the first pinging the second.
+fn ping_pair(link: LinkModel) -> (Sim, usize, usize) {
+    let mut sim = Sim::new(1, link);
+    let a = sim.add_node(Config::default());
+    let b = sim.add_node(Config::default());
+    let b_addr = sim.addr(b);
+    sim.command(a, |d, now| d.ping(now, b_addr)).unwrap();
+    (sim, a, b)
+}
+
 #[test]
 fn same_seed_same_trace_and_another_seed_another_trace() {
     let run = |seed| {
@@ -52,11 +62,7 @@ fn lost_datagrams_never_arrive() {
         loss: 1.0,
         ..LinkModel::default()
     };
-    let mut sim = Sim::new(1, link);
-    let a = sim.add_node(Config::default());
-    let b = sim.add_node(Config::default());
-    let b_addr = sim.addr(b);
-    sim.command(a, |d, now| d.ping(now, b_addr)).unwrap();
+    let (mut sim, a, _) = ping_pair(link);
     sim.run_for(Duration::from_secs(30));
     assert_eq!(sim.delivered(), 0);
     assert_eq!(pongs(&mut sim, a), 0);
@@ -68,11 +74,7 @@ fn duplicated_datagrams_arrive_twice() {
         duplicate: 1.0,
         ..LinkModel::default()
     };
-    let mut sim = Sim::new(1, link);
-    let a = sim.add_node(Config::default());
-    let b = sim.add_node(Config::default());
-    let b_addr = sim.addr(b);
-    sim.command(a, |d, now| d.ping(now, b_addr)).unwrap();
+    let (mut sim, a, b) = ping_pair(link);
     sim.run_for(Duration::from_secs(2));
     let sent = sim.dht(a).stats().datagrams_out + sim.dht(b).stats().datagrams_out;
     assert!(sent >= 2);

@@ -263,7 +263,7 @@ impl Scenario {
                 chunk.copy_from_slice(&sim.rng().next_u64().to_be_bytes()[..4]);
             }
             let hash = Id::from_bytes(bytes);
-            let origin = self.honest_node(&mut sim, &HashSet::new());
+            let origin = self.honest_node(&mut sim, |_| false);
             let port = 1000 + (j % 60_000) as u16;
             let peer = SocketAddr::new(sim.addr(origin).ip(), port);
             hashes.push((hash, peer, origin));
@@ -302,9 +302,7 @@ impl Scenario {
         let mut finished = 0;
         let step = (self.lookups / 20).max(1);
         for (j, &(hash, peer, announcer)) in hashes.iter().enumerate() {
-            let mut avoid = active.clone();
-            avoid.insert(announcer);
-            let origin = self.honest_node(&mut sim, &avoid);
+            let origin = self.honest_node(&mut sim, |i| i == announcer || active.contains(&i));
             if let Ok(q) = sim.command(origin, |d, now| d.get_peers(now, hash)) {
                 pending.insert(
                     (origin, q),
@@ -378,18 +376,18 @@ impl Scenario {
 
     /// Removes a random honest live node that runs no lookup, and adds a fresh one.
     fn replace_one(&self, sim: &mut Sim, active: &HashSet<usize>) {
-        let leaving = self.honest_node(sim, active);
+        let leaving = self.honest_node(sim, |i| active.contains(&i));
         sim.remove_node(leaving);
         self.join(sim);
     }
 
-    /// A random live honest node not in `avoid` (node 0 if none is found quickly).
-    fn honest_node(&self, sim: &mut Sim, avoid: &HashSet<usize>) -> usize {
+    /// A random live honest node that `avoid` does not reject (node 0 if none is found
+    /// quickly).
+    fn honest_node(&self, sim: &mut Sim, avoid: impl Fn(usize) -> bool) -> usize {
         for _ in 0..1000 {
             let n = sim.len();
             let i = sim.rng().below(n);
-            if sim.is_live(i) && sim.behaviour(i) == Some(Behaviour::Honest) && !avoid.contains(&i)
-            {
+            if sim.is_live(i) && sim.behaviour(i) == Some(Behaviour::Honest) && !avoid(i) {
                 return i;
             }
         }
