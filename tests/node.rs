@@ -308,3 +308,96 @@ fn retries_can_be_turned_off() {
     assert_eq!(sent, 1);
     assert_eq!(dht.stats().retries, 0);
 }
+
+/// A ping query from `from` with transaction id `t`.
+fn ping_query(t: &[u8]) -> Vec<u8> {
+    let mut q = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t".to_vec();
+    q.extend(format!("{}:", t.len()).as_bytes());
+    q.extend(t);
+    q.extend(b"1:y1:qe");
+    q
+}
+
+/// Every datagram waiting, in the order `poll_transmit` gives them: (to, message kind,
+/// transaction id).
+fn drain(
+    dht: &mut Dht,
+    now: Instant,
+    buf: &mut [u8],
+) -> Vec<(std::net::SocketAddr, bool, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some(t) = dht.poll_transmit(now, buf) {
+        let m = Message::decode(&buf[..t.len]).unwrap();
+        out.push((
+            t.to,
+            matches!(m.body, Body::Query(_)),
+            m.transaction_id.to_vec(),
+        ));
+    }
+    out
+}
+
+#[test]
+fn datagrams_leave_in_the_order_they_were_queued() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let now = Instant::from_millis(1);
+    let mut buf = [0u8; 1500];
+    // An unknown querier: our answer first (encoded at once), then the ping that
+    // verifies it.
+    dht.handle_datagram(now, addr(5), &ping_query(b"a1"));
+    let sent = drain(&mut dht, now, &mut buf);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0], (addr(5), false, b"a1".to_vec()));
+    assert_eq!((sent[1].0, sent[1].1), (addr(5), true));
+    // Several queries before the driver polls: answers in arrival order.
+    for (i, t) in [b"b1", b"b2", b"b3"].iter().enumerate() {
+        dht.handle_datagram(now, addr(10 + i), &ping_query(*t));
+    }
+    let answers: Vec<_> = drain(&mut dht, now, &mut buf)
+        .into_iter()
+        .filter(|(_, is_query, _)| !is_query)
+        .collect();
+    assert_eq!(
+        answers,
+        vec![
+            (addr(10), false, b"b1".to_vec()),
+            (addr(11), false, b"b2".to_vec()),
+            (addr(12), false, b"b3".to_vec()),
+        ]
+    );
+}
+
+#[test]
+fn at_most_max_outgoing_datagrams_wait_and_the_oldest_is_dropped_first() {
+    let mut cfg = config();
+    cfg.max_outgoing = 2;
+    // No verification pings: they would take queue room.
+    cfg.max_transactions = 0;
+    let mut dht = Dht::new(cfg, [1; 32], Instant::from_millis(0));
+    let now = Instant::from_millis(1);
+    for (i, t) in [b"c1", b"c2", b"c3"].iter().enumerate() {
+        dht.handle_datagram(now, addr(20 + i), &ping_query(*t));
+    }
+    let mut buf = [0u8; 1500];
+    let sent = drain(&mut dht, now, &mut buf);
+    assert_eq!(
+        sent,
+        vec![
+            (addr(21), false, b"c2".to_vec()),
+            (addr(22), false, b"c3".to_vec())
+        ]
+    );
+    assert_eq!(dht.stats().dropped_outgoing, 1);
+}
+
+#[test]
+fn an_answer_too_long_for_the_callers_buffer_is_dropped_and_counted() {
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let now = Instant::from_millis(1);
+    dht.handle_datagram(now, addr(5), &ping_query(b"d1"));
+    let mut small = [0u8; 20];
+    // The answer does not fit; the verification ping (about 60 bytes) does not either.
+    assert_eq!(dht.poll_transmit(now, &mut small), None);
+    assert_eq!(dht.stats().dropped_outgoing, 2);
+    assert_eq!(dht.stats().datagrams_out, 0);
+}

@@ -130,16 +130,17 @@ pub struct Stats {
     pub store_refused: u64,
 }
 
-/// Index into [`Stats::served`].
-pub(crate) fn served_index(method: &[u8]) -> Option<usize> {
-    Some(match method {
-        b"ping" => 0,
-        b"find_node" => 1,
-        b"get_peers" => 2,
-        b"announce_peer" => 3,
-        b"get" => 4,
-        b"put" => 5,
-        b"sample_infohashes" => 6,
-        _ => return None,
+/// Index into [`Stats::served`] (a match on the kind, not on the method's bytes).
+pub(crate) fn served_index(kind: &crate::krpc::QueryKind<'_>) -> Option<usize> {
+    use crate::krpc::QueryKind;
+    Some(match kind {
+        QueryKind::Ping => 0,
+        QueryKind::FindNode { .. } => 1,
+        QueryKind::GetPeers { .. } => 2,
+        QueryKind::AnnouncePeer { .. } => 3,
+        QueryKind::Get { .. } => 4,
+        QueryKind::Put(_) => 5,
+        QueryKind::SampleInfohashes { .. } => 6,
+        QueryKind::Unknown { .. } => return None,
     })
 }

@@ -80,6 +80,7 @@ impl RateLimiter {
     }
 
     /// Whether a query from `ip` at `now` is within the limit (and takes a token).
+    #[inline]
     pub(crate) fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
         if self.slots.is_empty() {
             self.allocate();
@@ -96,12 +97,13 @@ impl RateLimiter {
                 last: now,
             };
         } else {
-            let elapsed = now.saturating_duration_since(b.last).as_millis();
-            let refill = u64::try_from(elapsed)
-                .unwrap_or(u64::MAX)
-                .saturating_mul(per_second);
-            b.milli_tokens = b.milli_tokens.saturating_add(refill).min(burst);
-            b.last = b.last.max(now);
+            // Whole milliseconds, as `Instant` counts them (no `Duration` round trip).
+            let elapsed = now.as_millis().saturating_sub(b.last.as_millis());
+            if elapsed > 0 {
+                let refill = elapsed.saturating_mul(per_second);
+                b.milli_tokens = b.milli_tokens.saturating_add(refill).min(burst);
+                b.last = now;
+            }
         }
         if b.milli_tokens >= 1000 {
             b.milli_tokens -= 1000;

@@ -45,13 +45,22 @@ impl<'b> ReplyWriter<'b> {
         id: &Id,
     ) -> Option<Self> {
         let mut w = ReplyWriter { buf, len: 0 };
-        let (header, len): (&[u8], usize) = match ip {
-            SocketAddr::V4(_) => (b"d2:ip6:", 6),
-            SocketAddr::V6(_) => (b"d2:ip18:", 18),
-        };
-        w.put(header)?;
-        w.peer(ip, len)?;
-        w.put(b"1:rd")?;
+        // The envelope, the address and `1:rd` (IPv4: one piece).
+        match ip {
+            SocketAddr::V4(a) => {
+                let [a0, a1, a2, a3] = a.ip().octets();
+                let [p0, p1] = a.port().to_be_bytes();
+                w.put(&[
+                    b'd', b'2', b':', b'i', b'p', b'6', b':', a0, a1, a2, a3, p0, p1, b'1', b':',
+                    b'r', b'd',
+                ])?;
+            }
+            SocketAddr::V6(_) => {
+                w.put(b"d2:ip18:")?;
+                w.peer(ip, 18)?;
+                w.put(b"1:rd")?;
+            }
+        }
         if let Some((peers, seeds)) = filters {
             w.put(b"4:BFpe")?;
             w.bytes(peers)?;
@@ -69,6 +78,44 @@ impl<'b> ReplyWriter<'b> {
         self.buf.get_mut(self.len..end)?.copy_from_slice(bytes);
         self.len = end;
         Some(())
+    }
+
+    /// Like [`ReplyWriter::put`] for a fixed size: a copy of known length, which the
+    /// compiler cannot merge with a copy of another length into a call to `memcpy`.
+    #[inline(always)]
+    fn put_array<const N: usize>(&mut self, bytes: &[u8; N]) -> Option<()> {
+        let end = self.len.checked_add(N)?;
+        let dst: &mut [u8; N] = self.buf.get_mut(self.len..end)?.try_into().ok()?;
+        *dst = *bytes;
+        self.len = end;
+        Some(())
+    }
+
+    /// Like [`ReplyWriter::put`]; a slice of up to 8 bytes (the usual 2- to 4-byte
+    /// transaction ids) goes as one 8-byte store when the buffer has room for it, which
+    /// is cheaper than a call to `memcpy`. The store may write past the slice's end;
+    /// what follows overwrites it, or it lies past the message's length.
+    #[inline(always)]
+    fn put_short(&mut self, bytes: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(bytes.len())?;
+        let wide = self.len.checked_add(8)?;
+        let dst: Option<&mut [u8; 8]> = self
+            .buf
+            .get_mut(self.len..wide)
+            .and_then(|d| d.try_into().ok());
+        match dst {
+            Some(dst) if bytes.len() <= 8 => {
+                // Little-endian assembly: no loop the compiler turns back into `memcpy`.
+                let word = bytes
+                    .iter()
+                    .rev()
+                    .fold(0u64, |w, b| (w << 8) | u64::from(*b));
+                *dst = word.to_le_bytes();
+                self.len = end;
+                Some(())
+            }
+            _ => self.put(bytes),
+        }
     }
 
     /// Reserves the next `len` bytes for the caller to fill.
@@ -125,8 +172,16 @@ impl<'b> ReplyWriter<'b> {
     /// One compact node info: the id, then the address.
     #[inline]
     pub(crate) fn node(&mut self, id: &Id, addr: &SocketAddr) -> Option<()> {
-        let len = if addr.is_ipv4() { 26 } else { 38 };
-        let (head, tail) = self.reserve(len)?.split_at_mut_checked(20)?;
+        if let SocketAddr::V4(a) = addr {
+            // The common case in fixed-size pieces.
+            let dst: &mut [u8; 26] = self.reserve(26)?.try_into().ok()?;
+            let [head @ .., a0, a1, a2, a3, p0, p1] = dst;
+            *head = *id.as_bytes();
+            [*a0, *a1, *a2, *a3] = a.ip().octets();
+            [*p0, *p1] = a.port().to_be_bytes();
+            return Some(());
+        }
+        let (head, tail) = self.reserve(38)?.split_at_mut_checked(20)?;
         head.copy_from_slice(id.as_bytes());
         write_peer(tail, addr)
     }
@@ -155,16 +210,25 @@ impl<'b> ReplyWriter<'b> {
         self.put(b"e")
     }
 
-    /// Closes the answer with `e1:t<tid>[1:v<version>]1:y1:re`; the length written.
+    /// Closes the answer with `e1:t<tid>[1:v4:<version>]1:y1:re`; the length written.
+    /// Written in as few pieces as the shapes allow (each piece is a bounds check).
     #[inline]
-    pub(crate) fn finish(mut self, tid: &[u8], version: Option<&[u8]>) -> Option<usize> {
-        self.put(b"e1:t")?;
-        self.bytes(tid)?;
-        if let Some(v) = version {
-            self.put(b"1:v")?;
-            self.bytes(v)?;
+    pub(crate) fn finish(mut self, tid: &[u8], version: Option<[u8; 4]>) -> Option<usize> {
+        match tid.len() {
+            // A single digit: the cast is exact.
+            len @ 0..10 => self.put_array(&[b'e', b'1', b':', b't', b'0' + len as u8, b':'])?,
+            _ => {
+                self.put(b"e1:t")?;
+                self.header(tid.len())?;
+            }
         }
-        self.put(b"1:y1:re")?;
+        self.put_short(tid)?;
+        match version {
+            Some([a, b, c, d]) => self.put_array(&[
+                b'1', b':', b'v', b'4', b':', a, b, c, d, b'1', b':', b'y', b'1', b':', b'r', b'e',
+            ])?,
+            None => self.put_array(b"1:y1:re")?,
+        }
         Some(self.len)
     }
 }

@@ -2,7 +2,7 @@
 
 use super::event::served_index;
 use super::reply::ReplyWriter;
-use super::{Dht, Mode, OutBody, Outgoing, Tid};
+use super::{Dht, Mode, Out, OutBody, Outgoing, Tid};
 use crate::id::Id;
 use crate::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, NodeV4, NodeV6, Query, QueryKind,
@@ -16,7 +16,7 @@ use crate::store::{
 use crate::time::Instant;
 use crate::token::Token;
 use arrayvec::ArrayVec;
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::SocketAddr;
 
 /// Bytes of `5:nodes208:` and 8 IPv4 nodes in an answer envelope.
 const NODES_FIELD: usize = 8 + 3 + 8 * 26;
@@ -26,8 +26,6 @@ const NODES6_FIELD: usize = 9 + 3 + 8 * 38;
 const SCRAPE_FIELDS: usize = 2 * (10 + 256);
 /// The store's envelopes assume a 20-byte transaction id.
 const ENVELOPE_TID_LEN: usize = 20;
-
-const UNSPECIFIED: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
 
 /// A get_peers answer as [`Dht::plan_peers`] decided it; the peers and the filters are
 /// in the caller's places.
@@ -111,29 +109,70 @@ impl Dht {
             self.stats.rate_limited = self.stats.rate_limited.saturating_add(1);
             return;
         }
-        let Some(tid) = self.tid(msg.transaction_id) else {
+        let tid = msg.transaction_id;
+        if tid.len() > super::MAX_ECHOED_TRANSACTION_ID {
+            self.stats.bad_datagrams = self.stats.bad_datagrams.saturating_add(1);
             return;
-        };
-        if !msg.read_only {
-            // A query refreshes a known node; it never adds one. An unknown querier the
-            // table has room for is pinged, and enters only if it answers.
-            let node = Node {
-                id: q.id,
-                addr: from,
-            };
-            let verify = match self.table_mut(Family::of(&from)) {
-                Some(t) => !t.on_query(now, node) && !t.knows_addr(&from) && t.wants(&q.id),
+        }
+        // A query refreshes a known node; it never adds one. An unknown querier the table
+        // has room for is pinged (after the answer is queued), and enters only if it
+        // answers.
+        let verify = !msg.read_only
+            && match self.table_mut(Family::of(&from)) {
+                Some(t) => {
+                    let node = Node {
+                        id: q.id,
+                        addr: from,
+                    };
+                    !t.on_query(now, node) && !t.knows_addr(&from) && t.wants(&q.id)
+                }
                 None => false,
             };
-            if verify && self.transactions.len() < self.config.max_transactions / 2 {
-                self.send_query(
-                    from,
-                    Some(q.id),
-                    OutBody::QueryPing,
-                    super::Purpose::Ping { query: None },
-                );
+        if let QueryKind::Ping = q.kind {
+            // The most common query, answered without building an `OutBody`.
+            if let Some(n) = self.stats.served.first_mut() {
+                *n = n.saturating_add(1);
+            }
+            self.queue_reply(from, tid, OutBody::ReplyEmpty);
+        } else {
+            self.answer_and_queue(now, from, tid, q);
+        }
+        if verify && self.transactions.len() < self.config.max_transactions / 2 {
+            self.send_query(
+                from,
+                Some(q.id),
+                OutBody::QueryPing,
+                super::Purpose::Ping { query: None },
+            );
+        }
+    }
+
+    fn answer_and_queue(&mut self, now: Instant, from: SocketAddr, tid: &[u8], q: &Query<'_>) {
+        match self.answer(now, from, q) {
+            Ok(body) => {
+                if let Some(i) = served_index(&q.kind) {
+                    if let Some(n) = self.stats.served.get_mut(i) {
+                        *n = n.saturating_add(1);
+                    }
+                }
+                self.queue_reply(from, tid, body);
+            }
+            Err((code, message)) => {
+                if let Some(tid) = self.tid(tid) {
+                    self.reply_error(from, tid, code, message);
+                }
             }
         }
+    }
+
+    /// What to answer `q` with, having done what it asks (stored a peer or an item), or
+    /// the error to answer instead.
+    fn answer(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        q: &Query<'_>,
+    ) -> Result<OutBody, (ErrorCode, &'static str)> {
         let (v4, v6) = self.wanted(q.want, &from);
         let body = match &q.kind {
             QueryKind::Ping => OutBody::ReplyEmpty,
@@ -162,17 +201,17 @@ impl Dht {
             } => {
                 let port = if *implied_port { from.port() } else { *port };
                 if !self.tokens.verify(now, from.ip(), info_hash, token) {
-                    return self.reply_error(from, tid, ErrorCode::Protocol, "bad token");
+                    return Err((ErrorCode::Protocol, "bad token"));
                 }
                 let peer = SocketAddr::new(from.ip(), port);
                 match self.peers.announce(now, *info_hash, peer, *seed) {
                     Ok(_) => OutBody::ReplyEmpty,
                     Err(AnnounceError::InvalidAddress) => {
-                        return self.reply_error(from, tid, ErrorCode::Protocol, "bad port");
+                        return Err((ErrorCode::Protocol, "bad port"));
                     }
                     Err(_) => {
                         self.stats.store_refused = self.stats.store_refused.saturating_add(1);
-                        return self.reply_error(from, tid, ErrorCode::Server, "peer store full");
+                        return Err((ErrorCode::Server, "peer store full"));
                     }
                 }
             }
@@ -185,12 +224,12 @@ impl Dht {
             QueryKind::Put(put) => {
                 let target = put_target(put);
                 if !self.tokens.verify(now, from.ip(), &target, put.token) {
-                    return self.reply_error(from, tid, ErrorCode::Protocol, "bad token");
+                    return Err((ErrorCode::Protocol, "bad token"));
                 }
                 let verifier = self.verifier.as_deref();
                 if let Err(e) = self.items.put(now, from.ip(), put, verifier) {
                     self.stats.store_refused = self.stats.store_refused.saturating_add(1);
-                    return self.reply_error(from, tid, e.code(), e.message());
+                    return Err((e.code(), e.message()));
                 }
                 OutBody::ReplyEmpty
             }
@@ -200,19 +239,10 @@ impl Dht {
                 v6,
             },
             QueryKind::Unknown { .. } => {
-                return self.reply_error(from, tid, ErrorCode::MethodUnknown, "method unknown");
+                return Err((ErrorCode::MethodUnknown, "method unknown"));
             }
         };
-        if let Some(i) = served_index(q.kind.method()) {
-            if let Some(n) = self.stats.served.get_mut(i) {
-                *n = n.saturating_add(1);
-            }
-        }
-        self.push_outgoing(Outgoing {
-            to: from,
-            tid,
-            body,
-        });
+        Ok(body)
     }
 
     fn closest_v4(&self, target: &Id, now: Instant) -> ArrayVec<NodeV4, 8> {
@@ -242,19 +272,30 @@ impl Dht {
     /// Encodes a queued datagram into `buf`; `None` if it does not fit. The common
     /// answers (ping, find_node, get_peers) are written straight into `buf` by a
     /// [`ReplyWriter`]; the rest go through a [`Message`].
-    pub(crate) fn encode(&mut self, now: Instant, out: &Outgoing, buf: &mut [u8]) -> Option<usize> {
-        match &out.body {
+    #[inline]
+    pub(crate) fn encode(&mut self, now: Instant, out: Out<'_>, buf: &mut [u8]) -> Option<usize> {
+        if let OutBody::ReplyEmpty = out.body {
+            // The most common answer (a ping's), kept out of the big function below.
+            let w = ReplyWriter::begin(buf, &out.to, None, &self.id)?;
+            return w.finish(out.tid, self.version());
+        }
+        self.encode_other(now, out, buf)
+    }
+
+    /// [`Dht::encode`] for every other datagram.
+    fn encode_other(&mut self, now: Instant, out: Out<'_>, buf: &mut [u8]) -> Option<usize> {
+        match out.body {
             OutBody::ReplyEmpty => {
                 let w = ReplyWriter::begin(buf, &out.to, None, &self.id)?;
-                w.finish(&out.tid, self.version())
+                w.finish(out.tid, self.version())
             }
             OutBody::ReplyNodes { target, v4, v6 } => {
                 let mut w = ReplyWriter::begin(buf, &out.to, None, &self.id)?;
                 self.write_nodes(&mut w, target, *v4, *v6, now)?;
-                w.finish(&out.tid, self.version())
+                w.finish(out.tid, self.version())
             }
             OutBody::ReplyPeers { .. } => {
-                let mut peers = [UNSPECIFIED; MAX_VALUES_V4];
+                let mut peers = ArrayVec::<SocketAddr, MAX_VALUES_V4>::new();
                 let mut filters = None;
                 let p = self.plan_peers(now, out, &mut peers, &mut filters)?;
                 let bf = filters
@@ -266,7 +307,7 @@ impl Dht {
                 if let Some(values) = p.values(&peers) {
                     w.values(values)?;
                 }
-                w.finish(&out.tid, self.version())
+                w.finish(out.tid, self.version())
             }
             _ => self.encode_message(now, out, buf),
         }
@@ -279,8 +320,8 @@ impl Dht {
     fn plan_peers(
         &mut self,
         now: Instant,
-        out: &Outgoing,
-        peers: &mut [SocketAddr; MAX_VALUES_V4],
+        out: Out<'_>,
+        peers: &mut ArrayVec<SocketAddr, MAX_VALUES_V4>,
         filters: &mut Option<Scrape>,
     ) -> Option<PeersPlan> {
         let OutBody::ReplyPeers {
@@ -289,7 +330,7 @@ impl Dht {
             v6,
             noseed,
             scrape,
-        } = &out.body
+        } = out.body
         else {
             return None;
         };
@@ -307,19 +348,17 @@ impl Dht {
                 Family::V6 => v4 = false,
             }
         }
-        let envelope = envelope(GET_PEERS_ENVELOPE, &out.tid, v4, v6)
+        let envelope = envelope(GET_PEERS_ENVELOPE, out.tid, v4, v6)
             .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
         let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
-            .min(self.config.max_values)
-            .min(peers.len());
-        let slots = peers.get_mut(..fit).unwrap_or_default();
+            .min(self.config.max_values);
         // A scrape that found nothing stored saw the peers are gone: no second lookup.
-        let found = if *scrape && filters.is_none() {
-            0
-        } else {
+        peers.clear();
+        if !*scrape || filters.is_some() {
             self.peers
-                .sample_peers(now, info_hash, family, *noseed, slots)
-        };
+                .sample_peers_into(now, info_hash, family, *noseed, fit, peers);
+        }
+        let found = peers.len();
         Some(PeersPlan {
             info_hash: *info_hash,
             token,
@@ -330,8 +369,8 @@ impl Dht {
     }
 
     /// The client version sent as `v`.
-    fn version(&self) -> Option<&[u8]> {
-        self.config.version.as_ref().map(|v| &v[..])
+    fn version(&self) -> Option<[u8; 4]> {
+        self.config.version
     }
 
     /// `nodes` and `nodes6` as asked: the closest nodes of each family to `target`.
@@ -351,11 +390,13 @@ impl Dht {
                 Some(t) => t.closest::<8>(target, Liveness::NotBad, now),
                 None => ArrayVec::new(),
             };
+            // A table only ever holds its own family; the filter keeps the length
+            // header right even so.
             let v6 = family == Family::V6;
-            let of_family = |e: &&&crate::routing::Entry| e.addr().is_ipv6() == v6;
+            let of_family = |e: &&&crate::routing::Entry| e.addr_ref().is_ipv6() == v6;
             w.nodes(v6, found.iter().filter(of_family).count())?;
             for e in found.iter().filter(of_family) {
-                w.node(e.id(), &e.addr())?;
+                w.node(e.id(), e.addr_ref())?;
             }
         }
         Some(())
@@ -363,7 +404,7 @@ impl Dht {
 
     /// Encodes a queued datagram through a [`Message`]. For the answers [`Dht::encode`]
     /// writes itself, this is the reference its tests compare against.
-    fn encode_message(&mut self, now: Instant, out: &Outgoing, buf: &mut [u8]) -> Option<usize> {
+    fn encode_message(&mut self, now: Instant, out: Out<'_>, buf: &mut [u8]) -> Option<usize> {
         let id = self.id;
         let read_only = self.config.mode == Mode::ReadOnly;
         let nodes4;
@@ -380,7 +421,7 @@ impl Dht {
                 kind,
             })
         };
-        let body = match &out.body {
+        let body = match out.body {
             OutBody::QueryPing => query(QueryKind::Ping),
             OutBody::QueryFindNode { target } => query(QueryKind::FindNode { target: *target }),
             OutBody::QueryGetPeers { info_hash } => query(QueryKind::GetPeers {
@@ -409,7 +450,7 @@ impl Dht {
                 Body::Response(r)
             }
             OutBody::ReplyPeers { .. } => {
-                peers = [UNSPECIFIED; MAX_VALUES_V4];
+                peers = ArrayVec::<SocketAddr, MAX_VALUES_V4>::new();
                 plan = self.plan_peers(now, out, &mut peers, &mut filters)?;
                 (nodes4, nodes6) = self.closest(&plan.info_hash, plan.v4, plan.v6, now);
                 let mut r = Response::new(id);
@@ -454,7 +495,7 @@ impl Dht {
             OutBody::ReplySamples { target, v4, v6 } => {
                 (nodes4, nodes6) = self.closest(target, *v4, *v6, now);
                 let answer = self.sampler.sample(now, &self.peers);
-                let envelope = envelope(SAMPLES_ENVELOPE, &out.tid, *v4, *v6);
+                let envelope = envelope(SAMPLES_ENVELOPE, out.tid, *v4, *v6);
                 let fit = samples_that_fit(MAX_RESPONSE_LEN.saturating_sub(envelope));
                 samples = answer.samples.iter().take(fit).copied().collect();
                 let mut r = Response::new(id);
@@ -472,7 +513,7 @@ impl Dht {
         };
         let is_query = matches!(body, Body::Query(_));
         let mut msg = Message {
-            transaction_id: &out.tid,
+            transaction_id: out.tid,
             version: self.config.version.as_ref().map(|v| &v[..]),
             ip: (!is_query).then_some(out.to),
             read_only: read_only && is_query,
@@ -549,7 +590,7 @@ mod tests {
         token: Option<&[u8]>,
         values: Option<&[SocketAddr]>,
         tid: &[u8],
-        version: Option<&[u8]>,
+        version: Option<[u8; 4]>,
     ) {
         let id = Id::from_bytes([0xab; 20]);
         let mut r = Response::new(id);
@@ -561,7 +602,7 @@ mod tests {
         r.bf_seeds = filters.map(|f| f.1);
         let msg = Message {
             transaction_id: tid,
-            version,
+            version: version.as_ref().map(|v| &v[..]),
             ip: Some(ip),
             read_only: false,
             body: Body::Response(r),
@@ -629,7 +670,7 @@ mod tests {
         let (peers, seeds) = ([0x5a; 256], [0xa5; 256]);
         let long_tid = [7u8; 64];
         for ip in [v4(200, 6881), v6(300, 51413)] {
-            for version in [None, Some(&b"BD\x00\x01"[..]), Some(&b"LT0123456789"[..])] {
+            for version in [None, Some(*b"BD\x00\x01"), Some(*b"LT\x01\x02")] {
                 for tid in [&b""[..], b"aa", b"0123456789", &long_tid] {
                     // ping, announce_peer, put
                     check(ip, None, None, None, None, None, tid, version);
@@ -741,8 +782,8 @@ mod tests {
                             body: body.clone(),
                         };
                         let (mut a, mut b) = ([0u8; 1500], [0u8; 1500]);
-                        let n = fast.encode(now, &out, &mut a);
-                        let m = slow.encode_message(now, &out, &mut b);
+                        let n = fast.encode(now, out.view(), &mut a);
+                        let m = slow.encode_message(now, out.view(), &mut b);
                         assert!(n.is_some(), "{body:?}");
                         assert_eq!(n, m, "{body:?}");
                         assert_eq!(a, b, "{body:?}");

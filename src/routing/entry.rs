@@ -98,6 +98,11 @@ impl Entry {
         self.node.addr
     }
 
+    /// The node's address, borrowed (no copy on the answer-writing path).
+    pub(crate) fn addr_ref(&self) -> &SocketAddr {
+        &self.node.addr
+    }
+
     /// Id and address.
     pub fn node(&self) -> Node {
         self.node

@@ -254,16 +254,26 @@ pub struct RoutingTable {
 
 /// Shared leading bits of two ids (160 when equal).
 fn common_prefix(a: &Id, b: &Id) -> usize {
-    let mut n = 0;
-    for (x, y) in a.as_bytes().iter().zip(b.as_bytes()) {
-        let diff = x ^ y;
-        if diff != 0 {
-            // leading_zeros of a non-zero u8 is at most 7.
-            return n + diff.leading_zeros() as usize;
+    // Eight bytes at a time: one xor and one leading_zeros per word.
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let word = |x: &[u8; 20], at: usize| {
+        let mut w = [0u8; 8];
+        if let Some(src) = x.get(at..at + 8) {
+            w.copy_from_slice(src);
         }
-        n += 8;
+        u64::from_be_bytes(w)
+    };
+    for at in [0, 8] {
+        let diff = word(a, at) ^ word(b, at);
+        if diff != 0 {
+            return at * 8 + diff.leading_zeros() as usize;
+        }
     }
-    n
+    let tail = |x: &[u8; 20]| {
+        let [.., p, q, r, s] = *x;
+        u32::from_be_bytes([p, q, r, s])
+    };
+    128 + (tail(a) ^ tail(b)).leading_zeros() as usize
 }
 
 /// Bit `i` of an id, 0 = most significant; false past the end.
@@ -708,12 +718,22 @@ impl RoutingTable {
     /// A node sent us a query. Refreshes its entry if the table knows this id at this
     /// address; never adds anything. Returns whether it matched an entry.
     pub fn on_query(&mut self, now: Instant, node: Node) -> bool {
-        let addr = canonical(node.addr);
-        // The id's entry, at this very address (entries hold canonical addresses).
-        let Some(at) = self.locate(&node.id) else {
+        // Entries hold canonical addresses; only an IPv6 address can need mapping.
+        let addr = match node.addr {
+            SocketAddr::V4(_) => node.addr,
+            SocketAddr::V6(_) => canonical(node.addr),
+        };
+        // The id's entry (bucket, else cache), at this very address. Searched here
+        // rather than through `locate`: this runs for every query served.
+        let b = self.index_of(&node.id);
+        let Some(bucket) = self.buckets.get_mut(b) else {
             return false;
         };
-        match self.entry_mut(at) {
+        let found = match bucket.entries.iter_mut().find(|e| e.node.id == node.id) {
+            Some(e) => Some(e),
+            None => bucket.cache.iter_mut().find(|e| e.node.id == node.id),
+        };
+        match found {
             Some(e) if e.node.addr == addr => {
                 e.last_query = Some(e.last_query.map_or(now, |t| t.max(now)));
                 true

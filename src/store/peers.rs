@@ -7,6 +7,7 @@ use crate::time::Instant;
 use alloc::collections::btree_map::Entry as Slot;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
+use arrayvec::ArrayVec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::time::Duration;
@@ -757,6 +758,52 @@ impl PeerStore {
             Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, &mut rng),
             Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, &mut rng),
         }
+    }
+
+    /// [`PeerStore::sample_peers`] into `out` (emptied first), for at most `max` peers:
+    /// only as many slots as are sampled get written, so a caller with a large array
+    /// pays nothing for it when `info_hash` has no peers.
+    pub(crate) fn sample_peers_into<const N: usize>(
+        &mut self,
+        now: Instant,
+        info_hash: &Id,
+        family: Family,
+        noseed: bool,
+        max: usize,
+        out: &mut ArrayVec<SocketAddr, N>,
+    ) {
+        out.clear();
+        let now = advance(&mut self.now, now);
+        let PeerStore {
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            rng,
+            ..
+        } = self;
+        let Some(t) = live(
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            now,
+            Key::of(info_hash),
+        ) else {
+            return;
+        };
+        let held = match family {
+            Family::V4 => Ipv4Addr::list_mut(t).len(),
+            Family::V6 => Ipv6Addr::list_mut(t).len(),
+        };
+        let placeholder = SocketAddr::from(([0, 0, 0, 0], 0));
+        out.extend(core::iter::repeat_n(placeholder, held.min(max).min(N)));
+        let mut rng = rng.stream();
+        let written = match family {
+            Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, &mut rng),
+            Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, &mut rng),
+        };
+        out.truncate(written);
     }
 
     /// BEP 33 `BFsd` and `BFpe` for `info_hash`, over the peers of both families; `None`
