@@ -117,8 +117,15 @@ pub struct Stats {
     pub nodes_v4: usize,
     /// Entries in the IPv6 routing table.
     pub nodes_v6: usize,
-    /// Queries in flight.
+    /// Queries in flight (at most [`Config::max_transactions`](super::Config)).
     pub in_flight: usize,
+    /// Lookups running (at most [`Config::max_searches`](super::Config)).
+    pub searches: usize,
+    /// Datagrams waiting for `poll_transmit` (at most
+    /// [`Config::max_outgoing`](super::Config)).
+    pub queued_outgoing: usize,
+    /// Events waiting for `poll_event` (at most [`Config::max_events`](super::Config)).
+    pub queued_events: usize,
     /// Peers held in the peer store (all info-hashes).
     pub stored_peers: usize,
     /// Info-hashes held in the peer store.

@@ -1,0 +1,637 @@
+//! The whole node: the input is a sequence of steps (a datagram from one of a few
+//! sources — raw bytes, a well-formed query, or a reply to a query the node sent — a
+//! clock advance, a timer run, a command, a poll of transmits or events). After every
+//! step the invariants below must hold:
+//!
+//! - nothing panics;
+//! - every transmitted datagram fits the caller's buffer and `MAX_DATAGRAM_LEN`, decodes
+//!   as KRPC, and is either a query with a 4-byte transaction id (with `ro=1` exactly
+//!   when the node is read-only) or an answer echoing a transaction id that its
+//!   destination sent (never an answer nobody asked for);
+//! - after `handle_timeout(now)`, `poll_timeout()` is `None` or later than `now`;
+//! - every cap of `Config` holds: table buckets and their caches, entries per IP,
+//!   transactions, searches, the outgoing and event queues, the peer and item stores.
+#![no_main]
+
+use arbitrary::{Arbitrary, Unstructured};
+use btdht::Id;
+use btdht::bencode::RawValue;
+use btdht::krpc::{
+    Body, CompactList, MAX_DATAGRAM_LEN, Message, NodeV4, NodeV6, Put, Query, QueryKind, Response,
+    Values, Want,
+};
+use btdht::node::{Config, Dht, Families, Mode, QueryId};
+use btdht::routing::{Family, LocalAddresses};
+use btdht::time::Instant;
+use libfuzzer_sys::fuzz_target;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+/// The sources and destinations the steps use: eight IPv4 nodes (two sharing an IP)
+/// and three IPv6 ones.
+fn pool(i: u8) -> SocketAddr {
+    match i % 11 {
+        n @ 0..=6 => SocketAddr::from(([10, 0, 0, n + 1], 6881)),
+        7 => SocketAddr::from(([10, 0, 0, 1], 7000)),
+        n => SocketAddr::from((Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, u16::from(n)), 6881)),
+    }
+}
+
+/// An id from one byte, spread over the keyspace (and one close to `near` when asked).
+fn id_from(b: u8, near: Option<&Id>) -> Id {
+    let mut bytes = [b; 20];
+    if let Some(near) = near {
+        bytes = *near.as_bytes();
+        bytes[19] ^= b | 1;
+        bytes[(b % 20) as usize] ^= 0x01;
+    }
+    Id::from_bytes(bytes)
+}
+
+include!(concat!(env!("OUT_DIR"), "/seeds.rs"));
+
+#[derive(Arbitrary, Debug)]
+struct Setup {
+    families: u8,
+    read_only: bool,
+    k: u8,
+    cache: u8,
+    max_transactions: u8,
+    max_searches: u8,
+    max_outgoing: u8,
+    max_events: u8,
+    rate_burst: u8,
+    max_torrents: u8,
+    max_peers: u8,
+    max_items: u8,
+    seed: [u8; 32],
+}
+
+#[derive(Arbitrary, Debug)]
+enum Tid {
+    Short(u8),
+    Normal([u8; 4]),
+    Long(Vec<u8>),
+}
+
+#[derive(Arbitrary, Debug)]
+enum QueryShape {
+    Ping,
+    FindNode {
+        target: u8,
+        want: u8,
+    },
+    GetPeers {
+        info_hash: u8,
+        noseed: bool,
+        scrape: bool,
+    },
+    Announce {
+        info_hash: u8,
+        port: u16,
+        implied_port: bool,
+        token: TokenChoice,
+        seed: bool,
+    },
+    Get {
+        target: u8,
+        seq: Option<i64>,
+    },
+    PutImmutable {
+        value: Vec<u8>,
+        token: TokenChoice,
+    },
+    Sample {
+        target: u8,
+    },
+    Unknown {
+        target: Option<u8>,
+    },
+}
+
+#[derive(Arbitrary, Debug)]
+enum TokenChoice {
+    /// The last token the node gave this source.
+    Given,
+    Made(Vec<u8>),
+}
+
+#[derive(Arbitrary, Debug)]
+enum ReplyShape {
+    Nodes {
+        nodes: Vec<(u8, u8)>,
+        token: Option<[u8; 4]>,
+        values: Vec<u8>,
+    },
+    Empty,
+    Error(u16),
+    /// From the right IP, wrong port.
+    WrongPort,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Command {
+    Ping(u8),
+    AddNode(u8),
+    Bootstrap(Vec<u8>),
+    FindNode(u8),
+    GetPeers(u8),
+    Announce(u8, Option<u16>),
+    Cancel(u8),
+}
+
+#[derive(Arbitrary, Debug)]
+enum Step {
+    Raw {
+        from: u8,
+        bytes: Vec<u8>,
+    },
+    /// One of the `krpc` target's seeds, whole or with one byte changed.
+    Seed {
+        from: u8,
+        which: u16,
+        change: Option<(u16, u8)>,
+    },
+    Query {
+        from: u8,
+        tid: Tid,
+        id: u8,
+        read_only: bool,
+        shape: QueryShape,
+    },
+    /// Answers the `pick`-th query the node sent and nobody answered yet.
+    Reply {
+        pick: u8,
+        id: u8,
+        close: bool,
+        shape: ReplyShape,
+    },
+    Advance {
+        ms: u16,
+        minutes: u8,
+    },
+    Timeout,
+    Command(Command),
+    Transmit {
+        buf: u16,
+    },
+    Events,
+}
+
+struct Harness {
+    dht: Dht,
+    config: Config,
+    now: u64,
+    /// Queries the node sent: destination, transaction id, method.
+    sent: Vec<(SocketAddr, Vec<u8>, Vec<u8>)>,
+    /// What each source sent recently (answers must echo one of their ids).
+    received: HashMap<SocketAddr, Vec<Vec<u8>>>,
+    /// The last token the node gave each source.
+    tokens: HashMap<SocketAddr, Vec<u8>>,
+    queries: Vec<QueryId>,
+}
+
+fn config(s: &Setup) -> Config {
+    let mut c = Config::default();
+    c.families = match s.families % 3 {
+        0 => Families::V4,
+        1 => Families::V6,
+        _ => Families::Both,
+    };
+    if s.read_only {
+        c.mode = Mode::ReadOnly;
+    }
+    c.routing.local_addresses = LocalAddresses::Allow;
+    c.routing.k = usize::from(s.k % 8) + 1;
+    c.routing.replacement_cache = usize::from(s.cache % 4);
+    c.max_transactions = usize::from(s.max_transactions % 32) + 1;
+    c.max_searches = usize::from(s.max_searches % 4) + 1;
+    c.max_outgoing = usize::from(s.max_outgoing % 16) + 1;
+    c.max_events = usize::from(s.max_events % 16) + 1;
+    c.rate_limit.burst = u32::from(s.rate_burst % 64) + 1;
+    c.rate_limit.tracked_ips = 4;
+    c.peers.max_torrents = usize::from(s.max_torrents % 8) + 1;
+    c.peers.max_peers = usize::from(s.max_peers % 16) + 1;
+    c.items.max_items = usize::from(s.max_items % 8) + 1;
+    c
+}
+
+impl Harness {
+    fn now(&self) -> Instant {
+        Instant::from_millis(self.now)
+    }
+
+    fn deliver(&mut self, from: SocketAddr, bytes: &[u8]) {
+        let seen = self.received.entry(from).or_default();
+        if seen.len() >= 64 {
+            seen.remove(0);
+        }
+        seen.push(bytes.to_vec());
+        let now = self.now();
+        self.dht.handle_datagram(now, from, bytes);
+    }
+
+    fn query(&mut self, from: SocketAddr, tid: &Tid, id: u8, read_only: bool, shape: &QueryShape) {
+        let tid: Vec<u8> = match tid {
+            Tid::Short(b) => vec![*b],
+            Tid::Normal(t) => t.to_vec(),
+            Tid::Long(v) => v.iter().copied().take(80).collect(),
+        };
+        let pick_token = |c: &TokenChoice| match c {
+            TokenChoice::Given => self.tokens.get(&from).cloned().unwrap_or_default(),
+            TokenChoice::Made(v) => v.iter().copied().take(40).collect(),
+        };
+        let value_bytes;
+        let tok;
+        let kind = match *shape {
+            QueryShape::Ping => QueryKind::Ping,
+            QueryShape::FindNode { target, .. } => QueryKind::FindNode {
+                target: id_from(target, None),
+            },
+            QueryShape::GetPeers {
+                info_hash,
+                noseed,
+                scrape,
+            } => QueryKind::GetPeers {
+                info_hash: id_from(info_hash, None),
+                noseed,
+                scrape,
+            },
+            QueryShape::Announce {
+                info_hash,
+                port,
+                implied_port,
+                ref token,
+                seed,
+            } => {
+                tok = pick_token(token);
+                QueryKind::AnnouncePeer {
+                    info_hash: id_from(info_hash, None),
+                    port,
+                    implied_port,
+                    token: &tok,
+                    seed,
+                }
+            }
+            QueryShape::Get { target, seq } => QueryKind::Get {
+                target: id_from(target, None),
+                seq,
+            },
+            QueryShape::PutImmutable {
+                ref value,
+                ref token,
+            } => {
+                tok = pick_token(token);
+                let mut v = format!("{}:", value.len()).into_bytes();
+                v.extend_from_slice(value);
+                value_bytes = v;
+                let Ok(value) = RawValue::new(&value_bytes) else {
+                    return;
+                };
+                QueryKind::Put(Put {
+                    token: &tok,
+                    value,
+                    mutable: None,
+                })
+            }
+            QueryShape::Sample { target } => QueryKind::SampleInfohashes {
+                target: id_from(target, None),
+            },
+            QueryShape::Unknown { target } => QueryKind::Unknown {
+                method: b"vote",
+                target: target.map(|t| id_from(t, None)),
+                info_hash: None,
+            },
+        };
+        let want = match shape {
+            QueryShape::FindNode { want, .. } => match want % 4 {
+                0 => None,
+                1 => Some(Want {
+                    n4: true,
+                    n6: false,
+                }),
+                2 => Some(Want {
+                    n4: false,
+                    n6: true,
+                }),
+                _ => Some(Want { n4: true, n6: true }),
+            },
+            _ => None,
+        };
+        let msg = Message {
+            transaction_id: &tid,
+            version: None,
+            ip: None,
+            read_only,
+            body: Body::Query(Query {
+                id: id_from(id, None),
+                want,
+                kind,
+            }),
+        };
+        let mut out = vec![0u8; msg.encoded_len()];
+        if msg.encode(&mut out).is_ok() {
+            self.deliver(from, &out);
+        }
+    }
+
+    fn reply(&mut self, pick: u8, id: u8, close: bool, shape: &ReplyShape) {
+        if self.sent.is_empty() {
+            return;
+        }
+        let (to, tid, method) = self.sent.remove(usize::from(pick) % self.sent.len());
+        let own = *self.dht.id();
+        let id = id_from(id, close.then_some(&own));
+        let mut resp = Response::new(id);
+        let (v4, v6, peers): (Vec<NodeV4>, Vec<NodeV6>, Vec<SocketAddr>);
+        let bytes = match shape {
+            ReplyShape::Error(code) => {
+                let msg = Message {
+                    transaction_id: &tid,
+                    version: None,
+                    ip: None,
+                    read_only: false,
+                    body: Body::Error(btdht::krpc::ErrorMessage {
+                        code: btdht::krpc::ErrorCode::from_code(i64::from(*code)),
+                        message: b"no",
+                    }),
+                };
+                encode(&msg)
+            }
+            ReplyShape::WrongPort | ReplyShape::Empty => encode(&response(&tid, resp)),
+            ReplyShape::Nodes {
+                nodes,
+                token,
+                values,
+            } => {
+                let mut a = Vec::new();
+                let mut b = Vec::new();
+                for &(node, addr) in nodes.iter().take(16) {
+                    let nid = id_from(node, close.then_some(&own));
+                    match pool(addr) {
+                        SocketAddr::V4(addr) => a.push(NodeV4 { id: nid, addr }),
+                        SocketAddr::V6(addr) => b.push(NodeV6 { id: nid, addr }),
+                    }
+                }
+                (v4, v6) = (a, b);
+                peers = values
+                    .iter()
+                    .take(32)
+                    .map(|&p| SocketAddr::from(([192, 0, 2, p], 6881)))
+                    .collect();
+                if !v4.is_empty() {
+                    resp.nodes = Some(CompactList::from_items(&v4));
+                }
+                if !v6.is_empty() {
+                    resp.nodes6 = Some(CompactList::from_items(&v6));
+                }
+                if method == b"get_peers" && !peers.is_empty() {
+                    resp.values = Some(Values::from_peers(&peers));
+                }
+                resp.token = token.as_ref().map(|t| &t[..]);
+                encode(&response(&tid, resp))
+            }
+        };
+        let from = match shape {
+            ReplyShape::WrongPort => SocketAddr::new(to.ip(), to.port().wrapping_add(1)),
+            _ => to,
+        };
+        self.deliver(from, &bytes);
+    }
+
+    fn command(&mut self, c: &Command) {
+        let now = self.now();
+        let r = match *c {
+            Command::Ping(a) => self.dht.ping(now, pool(a)),
+            Command::AddNode(a) => self.dht.add_node(now, pool(a)),
+            Command::Bootstrap(ref addrs) => {
+                let addrs: Vec<SocketAddr> = addrs.iter().take(8).map(|&a| pool(a)).collect();
+                self.dht.bootstrap(now, &addrs)
+            }
+            Command::FindNode(t) => self.dht.find_node(now, id_from(t, None)),
+            Command::GetPeers(t) => self.dht.get_peers(now, id_from(t, None)),
+            Command::Announce(t, port) => self.dht.announce(now, id_from(t, None), port),
+            Command::Cancel(i) => {
+                if !self.queries.is_empty() {
+                    let q = self.queries[usize::from(i) % self.queries.len()];
+                    self.dht.cancel(q);
+                }
+                return;
+            }
+        };
+        if let Ok(q) = r {
+            if self.queries.len() < 64 {
+                self.queries.push(q);
+            }
+        }
+    }
+
+    fn transmit(&mut self, buf_len: usize) {
+        let mut buf = vec![0u8; buf_len];
+        for _ in 0..64 {
+            let now = self.now();
+            let Some(t) = self.dht.poll_transmit(now, &mut buf) else {
+                return;
+            };
+            assert!(
+                t.len <= buf_len && t.len <= MAX_DATAGRAM_LEN,
+                "{} bytes",
+                t.len
+            );
+            let bytes = &buf[..t.len];
+            let msg = Message::decode(bytes).unwrap_or_else(|e| panic!("sent invalid KRPC: {e:?}"));
+            match &msg.body {
+                Body::Query(q) => {
+                    assert_eq!(msg.transaction_id.len(), 4, "queries carry 4-byte ids");
+                    assert_eq!(
+                        msg.read_only,
+                        self.config.mode == Mode::ReadOnly,
+                        "ro=1 exactly when read-only"
+                    );
+                    if self.sent.len() >= 256 {
+                        self.sent.remove(0);
+                    }
+                    self.sent
+                        .push((t.to, msg.transaction_id.to_vec(), q.kind.method().to_vec()));
+                }
+                Body::Response(r) => {
+                    assert!(
+                        self.config.mode != Mode::ReadOnly,
+                        "read-only nodes answer nothing"
+                    );
+                    self.check_echo(t.to, msg.transaction_id);
+                    if let Some(token) = r.token {
+                        self.tokens.insert(t.to, token.to_vec());
+                    }
+                }
+                Body::Error(_) => {
+                    assert!(
+                        self.config.mode != Mode::ReadOnly,
+                        "read-only nodes answer nothing"
+                    );
+                    self.check_echo(t.to, msg.transaction_id);
+                }
+            }
+        }
+    }
+
+    /// An answer goes only to a source that sent a datagram holding its transaction id.
+    fn check_echo(&self, to: SocketAddr, tid: &[u8]) {
+        let seen = self
+            .received
+            .get(&to)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        assert!(
+            seen.iter()
+                .any(|d| tid.is_empty() || d.windows(tid.len()).any(|w| w == tid)),
+            "an answer to {to} with a transaction id it never sent"
+        );
+    }
+
+    fn check_caps(&self) {
+        let s = self.dht.stats();
+        let c = &self.config;
+        assert!(
+            s.in_flight <= c.max_transactions,
+            "transactions {}",
+            s.in_flight
+        );
+        assert!(s.searches <= c.max_searches, "searches {}", s.searches);
+        assert!(
+            s.queued_outgoing <= c.max_outgoing,
+            "outgoing {}",
+            s.queued_outgoing
+        );
+        assert!(
+            s.queued_events <= c.max_events,
+            "events {}",
+            s.queued_events
+        );
+        assert!(
+            s.stored_torrents <= c.peers.max_torrents,
+            "torrents {}",
+            s.stored_torrents
+        );
+        assert!(
+            s.stored_peers <= c.peers.max_peers,
+            "peers {}",
+            s.stored_peers
+        );
+        assert!(
+            s.stored_items <= c.items.max_items,
+            "items {}",
+            s.stored_items
+        );
+        for family in [Family::V4, Family::V6] {
+            let Some(table) = self.dht.table(family) else {
+                continue;
+            };
+            assert!(table.bucket_count() <= 160);
+            for (live, cached) in table.bucket_sizes() {
+                assert!(live <= c.routing.k, "bucket of {live}");
+                assert!(cached <= c.routing.replacement_cache, "cache of {cached}");
+            }
+            let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
+            for e in table.iter() {
+                *per_ip.entry(e.node().addr.ip()).or_default() += 1;
+            }
+            assert!(
+                per_ip.values().all(|&n| n <= c.routing.max_per_ip),
+                "per-IP limit"
+            );
+        }
+    }
+}
+
+fn response<'a>(tid: &'a [u8], r: Response<'a>) -> Message<'a> {
+    Message {
+        transaction_id: tid,
+        version: None,
+        ip: None,
+        read_only: false,
+        body: Body::Response(r),
+    }
+}
+
+fn encode(msg: &Message<'_>) -> Vec<u8> {
+    let mut out = vec![0u8; msg.encoded_len()];
+    match msg.encode(&mut out) {
+        Ok(n) => out.truncate(n),
+        Err(_) => out.clear(),
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let Ok(setup) = Setup::arbitrary(&mut u) else {
+        return;
+    };
+    let config = config(&setup);
+    let mut h = Harness {
+        dht: Dht::new(config.clone(), setup.seed, Instant::from_millis(0)),
+        config,
+        now: 0,
+        sent: Vec::new(),
+        received: HashMap::new(),
+        tokens: HashMap::new(),
+        queries: Vec::new(),
+    };
+    for _ in 0..256 {
+        let Ok(step) = Step::arbitrary(&mut u) else {
+            break;
+        };
+        match &step {
+            Step::Raw { from, bytes } => h.deliver(pool(*from), bytes),
+            Step::Seed { .. } if KRPC_SEEDS.is_empty() => {}
+            Step::Seed {
+                from,
+                which,
+                change,
+            } => {
+                let mut bytes = KRPC_SEEDS[usize::from(*which) % KRPC_SEEDS.len()].to_vec();
+                if let Some((at, b)) = change {
+                    if !bytes.is_empty() {
+                        let at = usize::from(*at) % bytes.len();
+                        bytes[at] = *b;
+                    }
+                }
+                h.deliver(pool(*from), &bytes)
+            }
+            Step::Query {
+                from,
+                tid,
+                id,
+                read_only,
+                shape,
+            } => h.query(pool(*from), tid, *id, *read_only, shape),
+            Step::Reply {
+                pick,
+                id,
+                close,
+                shape,
+            } => h.reply(*pick, *id, *close, shape),
+            Step::Advance { ms, minutes } => {
+                h.now = h
+                    .now
+                    .saturating_add(u64::from(*ms))
+                    .saturating_add(u64::from(*minutes % 32) * 60_000);
+            }
+            Step::Timeout => {
+                let now = h.now();
+                h.dht.handle_timeout(now);
+                if let Some(next) = h.dht.poll_timeout() {
+                    assert!(
+                        next > now,
+                        "poll_timeout {next:?} not after handle_timeout({now:?})"
+                    );
+                }
+            }
+            Step::Command(c) => h.command(c),
+            Step::Transmit { buf } => h.transmit(usize::from(*buf % 1600)),
+            Step::Events => while h.dht.poll_event().is_some() {},
+        }
+        h.check_caps();
+    }
+});
