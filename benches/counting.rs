@@ -35,3 +35,8 @@ pub fn live() -> usize {
 pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
+
+/// Starts a new peak measurement from what is live now.
+pub fn reset_peak() {
+    PEAK.store(live(), Ordering::Relaxed);
+}
