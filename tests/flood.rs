@@ -295,5 +295,9 @@ fn a_datagram_flood_keeps_memory_within_the_caps_and_the_node_serving_its_good_n
     assert!(answered, "a legitimate ping after the flood got no answer");
     let table = dht.table(Family::V4).expect("IPv4 table");
     let kept = good.iter().filter(|id| table.get(id).is_some()).count();
+    println!(
+        "flood: after it, {kept} of {} good nodes in the table",
+        good.len()
+    );
     assert_eq!(kept, good.len(), "good nodes lost from the table");
 }
