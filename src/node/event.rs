@@ -1,8 +1,10 @@
 //! What the node reports: events, query handles, counters.
 
 use crate::id::Id;
+use crate::krpc::ErrorCode;
 use crate::lookup::LookupStats;
 use crate::routing::Node;
+use crate::store::Item;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -37,7 +39,7 @@ pub enum Event {
         /// The peer's address.
         peer: SocketAddr,
     },
-    /// A `find_node` or `get_peers` lookup finished. Its closest nodes and their tokens
+    /// A `find_node`, `get_peers` or `get_item` lookup finished. Its closest nodes and their tokens
     /// stay readable through [`Dht::query`](super::Dht::query) for a while.
     LookupDone {
         /// The query.
@@ -58,6 +60,36 @@ pub enum Event {
         info_hash: Id,
         /// Nodes that accepted the announce.
         accepted: usize,
+        /// Lookup counters.
+        stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// A [`Dht::get_item`](super::Dht::get_item) lookup found a valid item: an
+    /// immutable one (once), or a mutable one with a higher `seq` than any found before
+    /// for the query. The item may be this node's own stored copy.
+    Item {
+        /// The query.
+        query: QueryId,
+        /// The item's target.
+        target: Id,
+        /// The item, checked: its value hashes to the target, or its signature verifies.
+        item: Item,
+    },
+    /// A [`Dht::put_item`](super::Dht::put_item) finished: the lookup, then `put` to the
+    /// closest nodes that gave tokens.
+    ItemPut {
+        /// The query.
+        query: QueryId,
+        /// The item's target.
+        target: Id,
+        /// Nodes that stored the item.
+        stored: usize,
+        /// Nodes that answered with an error.
+        refused: usize,
+        /// The first error code answered, e.g. [`ErrorCode::CasMismatch`] (301): re-read
+        /// the item and put again.
+        error: Option<ErrorCode>,
         /// Lookup counters.
         stats: LookupStats,
         /// Time from start to finish.

@@ -36,6 +36,7 @@
 
 mod config;
 mod event;
+mod items;
 mod ratelimit;
 mod reply;
 mod rng;
@@ -45,13 +46,14 @@ mod transactions;
 
 pub use config::{Config, Families, Mode, RateLimit};
 pub use event::{Event, QueryId, Stats};
+pub use items::{ItemTarget, MutableItem};
 pub use transactions::TRANSACTION_ID_LEN;
 
 use crate::id::Id;
 use crate::krpc::{Body, Message, MessageKind};
 use crate::lookup::StoredToken;
 use crate::routing::{Family, Insert, Node, RoutingTable};
-use crate::store::{InfoHashSampler, ItemStore, PeerStore, SignatureVerifier};
+use crate::store::{InfoHashSampler, ItemError, ItemStore, PeerStore, SignatureVerifier};
 use crate::time::Instant;
 use crate::token::Tokens;
 use alloc::boxed::Box;
@@ -96,6 +98,9 @@ pub enum CommandError {
     FamilyDisabled,
     /// The transaction table is full.
     TooManyTransactions,
+    /// A BEP 44 item no node would store, or a mutable item's lookup without a
+    /// [`SignatureVerifier`] to check the answers.
+    Item(ItemError),
 }
 
 impl fmt::Display for CommandError {
@@ -104,6 +109,7 @@ impl fmt::Display for CommandError {
             CommandError::TooManySearches => "too many searches running",
             CommandError::FamilyDisabled => "address family not enabled",
             CommandError::TooManyTransactions => "too many queries in flight",
+            CommandError::Item(e) => return write!(f, "item refused: {e}"),
         })
     }
 }
@@ -119,6 +125,8 @@ pub(crate) enum Purpose {
     Seed { query: QueryId, family: Family },
     /// An announce_peer after a lookup.
     Announce { query: QueryId },
+    /// A BEP 44 put after a lookup.
+    Put { query: QueryId },
     /// A ping: the caller's (with its query id), or table maintenance.
     Ping { query: Option<QueryId> },
 }
@@ -198,6 +206,13 @@ pub(crate) enum OutBody {
         port: u16,
         implied_port: bool,
         token: StoredToken,
+    },
+    QueryGet {
+        target: Id,
+    },
+    QueryPut {
+        token: StoredToken,
+        item: alloc::sync::Arc<items::PutRequest>,
     },
     ReplyNodes {
         target: Id,
@@ -453,7 +468,9 @@ impl Dht {
         // Pings and announce_peer are sent again on timeout; lookup queries are not (the
         // lookup moves on to other candidates after its soft timeout).
         let retries = match purpose {
-            Purpose::Ping { .. } | Purpose::Announce { .. } => self.config.query_retries,
+            Purpose::Ping { .. } | Purpose::Announce { .. } | Purpose::Put { .. } => {
+                self.config.query_retries
+            }
             Purpose::Lookup { .. } | Purpose::Seed { .. } => 0,
         };
         self.send_query_with(to, expect, body, purpose, retries)
@@ -622,10 +639,17 @@ impl Dht {
         match &msg.body {
             Body::Query(q) => self.on_query(now, from, msg, q),
             Body::Response(r) => self.on_response(now, from, msg, r),
-            Body::Error(_) => {
+            Body::Error(e) => {
                 match self.transactions.take(msg.transaction_id, from) {
                     // The node is alive but refused: the step failed, the node did not.
-                    Some(p) => self.on_failed(p, false),
+                    Some(p) => {
+                        if let Purpose::Put { query } = p.purpose {
+                            if let Some(i) = self.search_mut(query).and_then(|s| s.item.as_mut()) {
+                                i.record_refusal(e.code);
+                            }
+                        }
+                        self.on_failed(p, false)
+                    }
                     None => self.stats.unmatched = self.stats.unmatched.saturating_add(1),
                 }
                 self.drive_all();
@@ -664,7 +688,7 @@ impl Dht {
                     s.seeds_pending = s.seeds_pending.saturating_sub(1);
                 }
             }
-            Purpose::Announce { query } => {
+            Purpose::Announce { query } | Purpose::Put { query } => {
                 if let Some(s) = self.search_mut(query) {
                     s.announce_answered(false);
                 }
@@ -706,7 +730,7 @@ impl Dht {
                 let seed = matches!(p.purpose, Purpose::Seed { .. });
                 self.search_response(query, family, node, r, seed);
             }
-            Purpose::Announce { query } => {
+            Purpose::Announce { query } | Purpose::Put { query } => {
                 if let Some(s) = self.search_mut(query) {
                     s.announce_answered(true);
                 }
@@ -865,13 +889,82 @@ impl Dht {
         self.start_search(search::Kind::Announce { port }, info_hash, &[])
     }
 
+    /// Looks up a BEP 44 item: [`Event::Item`] for each valid item found (an immutable
+    /// one once; a mutable one each time a higher `seq` is found), then
+    /// [`Event::LookupDone`]; the best item stays readable through
+    /// [`QueryInfo::item`]. An immutable item's lookup ends at its first valid copy.
+    ///
+    /// A mutable item needs a [`SignatureVerifier`] ([`Dht::set_signature_verifier`]):
+    /// without one the command is refused with [`ItemError::NoVerifier`], as no answer
+    /// could be checked.
+    ///
+    /// ```
+    /// use btdht::node::{Config, Dht, ItemTarget};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let target = "e5f96f6f38320f0f33959cb4d3d656452117aadb".parse().unwrap();
+    /// let query = dht.get_item(Instant::from_millis(0), ItemTarget::Immutable(target))?;
+    /// assert!(dht.query(query).unwrap().item().is_none());
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
+    pub fn get_item(
+        &mut self,
+        now: Instant,
+        item: ItemTarget<'_>,
+    ) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        let state = self.item_get_state(&item)?;
+        self.start_search_with(
+            search::Kind::GetItem,
+            item.target(),
+            &[],
+            Some(Box::new(state)),
+        )
+    }
+
+    /// Stores a BEP 44 item in the DHT: a `get` lookup of its target for write tokens,
+    /// then `put` to the closest nodes that gave one; ends with [`Event::ItemPut`], which
+    /// says how many stored it. `mutable` is `None` for an immutable item (stored under
+    /// the SHA-1 of `value`), else its signed fields ([`MutableItem::sign`]).
+    ///
+    /// Refused with [`CommandError::Item`] when no node would store it: a value over
+    /// 1000 bytes or not canonical bencode, a salt over 64 bytes, a negative `seq`, or
+    /// (with a verifier set) a signature that does not verify.
+    ///
+    /// ```
+    /// use btdht::bencode::RawValue;
+    /// use btdht::node::{Config, Dht};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let value = RawValue::new(b"12:Hello World!").unwrap();
+    /// let query = dht.put_item(Instant::from_millis(0), value, None)?;
+    /// assert_eq!(
+    ///     dht.query(query).unwrap().target(),
+    ///     btdht::store::immutable_target(value)
+    /// );
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
+    pub fn put_item(
+        &mut self,
+        now: Instant,
+        value: crate::bencode::RawValue<'_>,
+        mutable: Option<MutableItem<'_>>,
+    ) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        let (target, state) = self.item_put_state(value, mutable.as_ref())?;
+        self.start_search_with(search::Kind::PutItem, target, &[], Some(Box::new(state)))
+    }
+
     /// Stops a search; its queries in flight are forgotten.
     pub fn cancel(&mut self, query: QueryId) {
         self.searches.retain(|s| s.id != query);
         self.transactions.retain(|p| match p.purpose {
             Purpose::Lookup { query: q, .. }
             | Purpose::Seed { query: q, .. }
-            | Purpose::Announce { query: q } => q != query,
+            | Purpose::Announce { query: q }
+            | Purpose::Put { query: q } => q != query,
             Purpose::Ping { query: q } => q != Some(query),
         });
     }
@@ -907,5 +1000,11 @@ impl<'a> QueryInfo<'a> {
     /// The closest nodes that answered, closest first, with the token each gave.
     pub fn closest(&self) -> impl Iterator<Item = (Node, Option<&'a [u8]>)> + 'a {
         self.search.closest()
+    }
+
+    /// For a [`Dht::get_item`] lookup: the best valid item found so far (for a mutable
+    /// item, the highest `seq`).
+    pub fn item(&self) -> Option<&'a crate::store::Item> {
+        self.search.item.as_ref()?.best.as_ref()
     }
 }

@@ -1,12 +1,14 @@
 //! Searches: lookups started by commands (and by maintenance), driven by answers and
 //! timers, finished with an event.
 
+use super::items::ItemState;
 use super::{CommandError, Dht, Event, OutBody, Purpose, QueryId};
 use crate::id::Id;
 use crate::krpc::Response;
 use crate::lookup::{Lookup, LookupStats};
 use crate::routing::{Family, Liveness, LocalAddresses, Node, is_global};
 use crate::time::Instant;
+use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use arrayvec::ArrayVec;
 use core::net::SocketAddr;
@@ -21,6 +23,24 @@ pub(crate) enum Kind {
     FindNode,
     GetPeers,
     Announce { port: Option<u16> },
+    GetItem,
+    PutItem,
+}
+
+impl Kind {
+    /// What a lookup step asks.
+    fn query(self, target: Id) -> OutBody {
+        match self {
+            Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
+            Kind::GetItem | Kind::PutItem => OutBody::QueryGet { target },
+            Kind::Bootstrap | Kind::Refresh | Kind::FindNode => OutBody::QueryFindNode { target },
+        }
+    }
+
+    /// Whether the search's end is reported and kept for [`Dht::query`].
+    fn is_command(self) -> bool {
+        !matches!(self, Kind::Bootstrap | Kind::Refresh)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +60,8 @@ pub(crate) struct Search {
     pub(crate) seeds_pending: usize,
     peers_seen: BTreeSet<SocketAddr>,
     phase: Phase,
+    /// BEP 44 get and put searches: what is looked for, found, put.
+    pub(crate) item: Option<Box<ItemState>>,
 }
 
 impl Search {
@@ -103,6 +125,16 @@ impl Search {
 
     fn lookups_finished(&self) -> bool {
         self.seeds_pending == 0 && self.lookups.iter().all(|(_, l)| l.is_finished())
+            || self.found_immutable()
+    }
+
+    /// An immutable item's get is over once one valid copy is found: every copy is the same.
+    fn found_immutable(&self) -> bool {
+        self.kind == Kind::GetItem
+            && self
+                .item
+                .as_ref()
+                .is_some_and(|i| i.is_immutable() && i.best.is_some())
     }
 }
 
@@ -120,6 +152,17 @@ impl Dht {
         target: Id,
         seeds: &[SocketAddr],
     ) -> Result<QueryId, CommandError> {
+        self.start_search_with(kind, target, seeds, None)
+    }
+
+    /// [`Dht::start_search`] with the item state of a BEP 44 get or put.
+    pub(crate) fn start_search_with(
+        &mut self,
+        kind: Kind,
+        target: Id,
+        seeds: &[SocketAddr],
+        item: Option<Box<ItemState>>,
+    ) -> Result<QueryId, CommandError> {
         if self.searches.len() >= self.config.max_searches.max(1) {
             return Err(CommandError::TooManySearches);
         }
@@ -134,6 +177,7 @@ impl Dht {
             seeds_pending: 0,
             peers_seen: BTreeSet::new(),
             phase: Phase::Lookup,
+            item,
         };
         for family in [Family::V4, Family::V6] {
             let Some(table) = self.table(family) else {
@@ -157,7 +201,26 @@ impl Dht {
                 }
             }
         }
+        // Likewise an item put to this node.
+        let local_item = match &search.item {
+            Some(state) if kind == Kind::GetItem => self
+                .items
+                .get(now, &target)
+                .filter(|i| state.is_better(i))
+                .cloned(),
+            _ => None,
+        };
+        if let (Some(item), Some(state)) = (&local_item, &mut search.item) {
+            state.best = Some(item.clone());
+        }
         self.searches.push(search);
+        if let Some(item) = local_item {
+            self.push_event(Event::Item {
+                query: id,
+                target,
+                item,
+            });
+        }
         for peer in local {
             self.push_event(Event::Peer {
                 query: id,
@@ -165,10 +228,7 @@ impl Dht {
                 peer,
             });
         }
-        let body = match kind {
-            Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
-            _ => OutBody::QueryFindNode { target },
-        };
+        let body = kind.query(target);
         for addr in seeds {
             let family = Family::of(addr);
             if self.table(family).is_none() {
@@ -231,9 +291,23 @@ impl Dht {
             }
         }
         let now = self.now;
+        let found = match self.searches.iter().find(|s| s.id == query) {
+            Some(s) if s.kind == Kind::GetItem => s
+                .item
+                .as_deref()
+                .and_then(|state| self.checked_item(state, &s.target, r)),
+            _ => None,
+        };
         let mut peers: ArrayVec<SocketAddr, 128> = ArrayVec::new();
         let Some(s) = self.search_mut(query) else {
             return;
+        };
+        let found = match (found, &mut s.item) {
+            (Some(item), Some(state)) if state.is_better(&item) => {
+                state.best = Some(item.clone());
+                Some(item)
+            }
+            _ => None,
         };
         let reports_peers = matches!(s.kind, Kind::GetPeers | Kind::Announce { .. });
         if let Some(values) = r.values.filter(|_| reports_peers) {
@@ -262,6 +336,13 @@ impl Dht {
                 query,
                 info_hash,
                 peer,
+            });
+        }
+        if let Some(item) = found {
+            self.push_event(Event::Item {
+                query,
+                target: info_hash,
+                item,
             });
         }
     }
@@ -295,12 +376,7 @@ impl Dht {
             let Some((family, node)) = next else {
                 break;
             };
-            let body = match kind {
-                Kind::GetPeers | Kind::Announce { .. } => {
-                    OutBody::QueryGetPeers { info_hash: target }
-                }
-                _ => OutBody::QueryFindNode { target },
-            };
+            let body = kind.query(target);
             if !self.send_query(
                 node.addr,
                 Some(node.id),
@@ -357,6 +433,36 @@ impl Dht {
                         };
                     }
                     self.maybe_finish(id);
+                } else if let (Kind::PutItem, Some(put)) =
+                    (s.kind, s.item.as_ref().and_then(|i| i.put.clone()))
+                {
+                    let targets: ArrayVec<(Node, crate::lookup::StoredToken), 16> = s
+                        .closest()
+                        .filter_map(|(n, t)| Some((n, crate::lookup::StoredToken::from_slice(t?))))
+                        .take(16)
+                        .collect();
+                    let mut pending = 0;
+                    for (node, token) in targets {
+                        let body = OutBody::QueryPut {
+                            token,
+                            item: put.clone(),
+                        };
+                        if self.send_query(
+                            node.addr,
+                            Some(node.id),
+                            body,
+                            Purpose::Put { query: id },
+                        ) {
+                            pending += 1;
+                        }
+                    }
+                    if let Some(s) = self.searches.get_mut(index) {
+                        s.phase = Phase::Announcing {
+                            pending,
+                            accepted: 0,
+                        };
+                    }
+                    self.maybe_finish(id);
                 } else {
                     self.finish(index, now);
                 }
@@ -384,7 +490,7 @@ impl Dht {
                 }
             }
             (Kind::Refresh, _) => None,
-            (Kind::FindNode | Kind::GetPeers, _) => Some(Event::LookupDone {
+            (Kind::FindNode | Kind::GetPeers | Kind::GetItem, _) => Some(Event::LookupDone {
                 query: s.id,
                 target: s.target,
                 stats,
@@ -397,17 +503,26 @@ impl Dht {
                 stats,
                 elapsed,
             }),
-            (Kind::Announce { .. }, _) => None,
+            (Kind::PutItem, Phase::Announcing { accepted, .. }) => {
+                let (refused, error) = s.item.as_ref().map_or((0, None), |i| (i.refused, i.error));
+                Some(Event::ItemPut {
+                    query: s.id,
+                    target: s.target,
+                    stored: accepted,
+                    refused,
+                    error,
+                    stats,
+                    elapsed,
+                })
+            }
+            (Kind::Announce { .. } | Kind::PutItem, _) => None,
         };
         s.phase = Phase::Done;
         s.peers_seen = BTreeSet::new();
         if let Some(e) = event {
             self.push_event(e);
         }
-        if matches!(
-            s.kind,
-            Kind::FindNode | Kind::GetPeers | Kind::Announce { .. }
-        ) {
+        if s.kind.is_command() {
             if self.finished.len() >= self.config.max_finished.max(1) {
                 self.finished.pop_front();
             }

@@ -339,6 +339,11 @@ pub struct Item {
 }
 
 impl Item {
+    /// An item whose value is valid bencode (checked by the caller).
+    pub(crate) fn from_parts(value: Box<[u8]>, mutable: Option<MutableFields>) -> Self {
+        Item { value, mutable }
+    }
+
     /// `v`, bencoded (checked when stored).
     pub fn value(&self) -> RawValue<'_> {
         // Only checked values are stored.
