@@ -9,7 +9,9 @@
 //! the public routers), `--allow-local`, `--max-per-ip N` (routing-table entries per IP,
 //! default 1; several nodes on one loopback address need more), `--read-only`,
 //! `--seconds N` (default: run forever), `--get-peers HEX`, `--find-node HEX`,
-//! `--announce HEX[:PORT]` and `--ping ADDR` (repeatable; run after bootstrap),
+//! `--announce HEX[:PORT]`, `--ping ADDR`, `--put STRING` (a BEP 44 immutable item: the
+//! string, bencoded) and `--get HEX` (a BEP 44 immutable item by its target)
+//! (repeatable; run after bootstrap),
 //! `--repeat N` (run the `--get-peers` lookups again every N seconds, as a client
 //! refreshing its peer list does; each peer is printed once), `--closest` (after each
 //! requested lookup, print the closest nodes that answered and the token each gave),
@@ -19,11 +21,15 @@
 //! One line per event on stdout, first word the kind: `listening ADDR ID`,
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
 //! `announced HEX ACCEPTED`, `pong ADDR ID MS`, `ping-timeout ADDR`,
+//! `put TARGET_HEX STORED`, `item TARGET_HEX VALUE_HEX` (the bencoded value),
+//! `item-not-found TARGET_HEX`,
 //! `closest HEX ID ADDR TOKEN` (`-` for no token), and `stats ...` at exit. Exit code 0
-//! when every requested command completed (a ping completes when it is answered).
+//! when every requested command completed (a ping completes when it is answered, a get
+//! when it finds the item, a put when at least one node stored it).
 
 use btdht::Id;
-use btdht::node::{Config, Dht, Event, Mode, QueryId};
+use btdht::bencode::RawValue;
+use btdht::node::{Config, Dht, Event, ItemTarget, Mode, QueryId};
 use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
 use std::collections::HashSet;
@@ -44,6 +50,9 @@ enum Command {
     FindNode(Id),
     Announce(Id, Option<u16>),
     Ping(SocketAddr),
+    /// The bencoded string.
+    Put(Vec<u8>),
+    Get(Id),
 }
 
 struct Args {
@@ -114,11 +123,24 @@ fn parse_args() -> Result<Args, String> {
                     port,
                 ));
             }
+            "--put" => {
+                let v = value()?;
+                let mut bencoded = format!("{}:", v.len()).into_bytes();
+                bencoded.extend_from_slice(v.as_bytes());
+                args.commands.push(Command::Put(bencoded));
+            }
+            "--get" => args.commands.push(Command::Get(
+                value()?.parse().map_err(|e| format!("--get: {e}"))?,
+            )),
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
     Ok(args)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 32 bytes of entropy from the OS, for the node's seed.
@@ -151,7 +173,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]..."
             );
             return ExitCode::from(2);
         }
@@ -209,28 +231,47 @@ fn main() -> ExitCode {
         .collect();
     let mut last_round: Option<std::time::Instant> = None;
     let mut seen: HashSet<(Id, SocketAddr)> = HashSet::new();
+    let mut found_items: HashSet<QueryId> = HashSet::new();
+    let mut gets: HashSet<QueryId> = HashSet::new();
     let mut pending: HashSet<QueryId> = HashSet::new();
     let mut commands = Some(args.commands);
     let mut requested = 0usize;
     let mut completed = 0usize;
     let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
-    let start_commands =
-        |dht: &mut Dht, commands: &mut Option<Vec<Command>>, pending: &mut HashSet<QueryId>| {
-            for c in commands.take().unwrap_or_default() {
-                let (what, started) = match c {
-                    Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
-                    Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
-                    Command::Announce(h, port) => (h.to_string(), dht.announce(now(), h, port)),
-                    Command::Ping(a) => (a.to_string(), dht.ping(now(), a)),
-                };
-                match started {
-                    Ok(q) => {
-                        pending.insert(q);
+    let start_commands = |dht: &mut Dht,
+                          commands: &mut Option<Vec<Command>>,
+                          pending: &mut HashSet<QueryId>,
+                          gets: &mut HashSet<QueryId>| {
+        for c in commands.take().unwrap_or_default() {
+            let get = matches!(c, Command::Get(_));
+            let (what, started) = match c {
+                Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
+                Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
+                Command::Announce(h, port) => (h.to_string(), dht.announce(now(), h, port)),
+                Command::Ping(a) => (a.to_string(), dht.ping(now(), a)),
+                Command::Put(v) => match RawValue::new(&v) {
+                    Ok(value) => (
+                        String::from_utf8_lossy(&v).into_owned(),
+                        dht.put_item(now(), value, None),
+                    ),
+                    Err(e) => {
+                        eprintln!("error: --put: {e}");
+                        continue;
                     }
-                    Err(e) => eprintln!("error: {what}: {e}"),
+                },
+                Command::Get(h) => (h.to_string(), dht.get_item(now(), ItemTarget::Immutable(h))),
+            };
+            match started {
+                Ok(q) => {
+                    pending.insert(q);
+                    if get {
+                        gets.insert(q);
+                    }
                 }
+                Err(e) => eprintln!("error: {what}: {e}"),
             }
-        };
+        }
+    };
     let print_closest = |dht: &Dht, query: QueryId| {
         if let Some(info) = dht.query(query) {
             for (node, token) in info.closest() {
@@ -249,7 +290,7 @@ fn main() -> ExitCode {
     };
     if routers.is_empty() {
         requested = commands.as_ref().map_or(0, Vec::len);
-        start_commands(&mut dht, &mut commands, &mut pending);
+        start_commands(&mut dht, &mut commands, &mut pending, &mut gets);
         last_round = Some(std::time::Instant::now());
     }
     loop {
@@ -281,13 +322,39 @@ fn main() -> ExitCode {
                     println!("bootstrapped {nodes}");
                     if commands.is_some() {
                         requested = commands.as_ref().map_or(0, Vec::len);
-                        start_commands(&mut dht, &mut commands, &mut pending);
+                        start_commands(&mut dht, &mut commands, &mut pending, &mut gets);
                         last_round = Some(std::time::Instant::now());
                     }
                 }
                 Event::Peer {
                     info_hash, peer, ..
                 } if seen.insert((info_hash, peer)) => println!("peer {info_hash} {peer}"),
+                Event::Item {
+                    query,
+                    target,
+                    item,
+                } if gets.contains(&query) && found_items.insert(query) => {
+                    println!("item {target} {}", hex(item.value().as_bytes()));
+                }
+                Event::LookupDone { query, target, .. } if gets.remove(&query) => {
+                    pending.remove(&query);
+                    if found_items.remove(&query) {
+                        completed += 1;
+                    } else {
+                        println!("item-not-found {target}");
+                    }
+                }
+                Event::ItemPut {
+                    query,
+                    target,
+                    stored,
+                    ..
+                } if pending.remove(&query) => {
+                    if stored > 0 {
+                        completed += 1;
+                    }
+                    println!("put {target} {stored}");
+                }
                 Event::LookupDone {
                     query,
                     target,
