@@ -10,7 +10,8 @@
 //! default 1; several nodes on one loopback address need more), `--read-only`,
 //! `--seconds N` (default: run forever), `--get-peers HEX`, `--find-node HEX`,
 //! `--announce HEX[:PORT]`, `--ping ADDR`, `--put STRING` (a BEP 44 immutable item: the
-//! string, bencoded) and `--get HEX` (a BEP 44 immutable item by its target)
+//! string, bencoded), `--get HEX` (a BEP 44 immutable item by its target) and
+//! `--scrape HEX` (BEP 33 seed and downloader estimates)
 //! (repeatable; run after bootstrap),
 //! `--repeat N` (run the `--get-peers` lookups again every N seconds, as a client
 //! refreshing its peer list does; each peer is printed once), `--closest` (after each
@@ -22,7 +23,7 @@
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
 //! `announced HEX ACCEPTED`, `pong ADDR ID MS`, `ping-timeout ADDR`,
 //! `put TARGET_HEX STORED`, `item TARGET_HEX VALUE_HEX` (the bencoded value),
-//! `item-not-found TARGET_HEX`,
+//! `item-not-found TARGET_HEX`, `scrape HEX SEEDS PEERS`,
 //! `closest HEX ID ADDR TOKEN` (`-` for no token), and `stats ...` at exit. Exit code 0
 //! when every requested command completed (a ping completes when it is answered, a get
 //! when it finds the item, a put when at least one node stored it).
@@ -53,6 +54,7 @@ enum Command {
     /// The bencoded string.
     Put(Vec<u8>),
     Get(Id),
+    Scrape(Id),
 }
 
 struct Args {
@@ -132,6 +134,9 @@ fn parse_args() -> Result<Args, String> {
             "--get" => args.commands.push(Command::Get(
                 value()?.parse().map_err(|e| format!("--get: {e}"))?,
             )),
+            "--scrape" => args.commands.push(Command::Scrape(
+                value()?.parse().map_err(|e| format!("--scrape: {e}"))?,
+            )),
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown flag {other}")),
         }
@@ -173,7 +178,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]... [--scrape HEX]..."
             );
             return ExitCode::from(2);
         }
@@ -259,7 +264,11 @@ fn main() -> ExitCode {
                         continue;
                     }
                 },
-                Command::Get(h) => (h.to_string(), dht.get_item(now(), ItemTarget::Immutable(h))),
+                Command::Scrape(h) => (h.to_string(), dht.scrape(now(), h)),
+                Command::Get(h) => {
+                    let item = ItemTarget::Immutable(h);
+                    (h.to_string(), dht.get_item(now(), item))
+                }
             };
             match started {
                 Ok(q) => {
@@ -343,6 +352,16 @@ fn main() -> ExitCode {
                     } else {
                         println!("item-not-found {target}");
                     }
+                }
+                Event::Scraped {
+                    query,
+                    info_hash,
+                    seeds,
+                    peers,
+                    ..
+                } if pending.remove(&query) => {
+                    completed += 1;
+                    println!("scrape {info_hash} {seeds} {peers}");
                 }
                 Event::ItemPut {
                     query,

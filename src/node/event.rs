@@ -95,6 +95,24 @@ pub enum Event {
         /// Time from start to finish.
         elapsed: Duration,
     },
+    /// A [`Dht::scrape`](super::Dht::scrape) finished (BEP 33): the estimates from the
+    /// union of the filters received, rounded (0 when no filter had a bit set).
+    Scraped {
+        /// The query.
+        query: QueryId,
+        /// The info-hash scraped.
+        info_hash: Id,
+        /// Estimated seeds (distinct IPs in the merged `BFsd`).
+        seeds: u32,
+        /// Estimated downloaders (distinct IPs in the merged `BFpe`).
+        peers: u32,
+        /// Nodes whose answers carried filters (this node's own store counts as one).
+        responses: usize,
+        /// Lookup counters.
+        stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
     /// A ping from [`Dht::ping`](super::Dht::ping) was answered.
     Pong {
         /// The query.

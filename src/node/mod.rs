@@ -210,6 +210,10 @@ pub(crate) enum OutBody {
     QueryGet {
         target: Id,
     },
+    /// A get_peers with `scrape=1` (BEP 33).
+    QueryScrape {
+        info_hash: Id,
+    },
     QueryPut {
         token: StoredToken,
         item: alloc::sync::Arc<items::PutRequest>,
@@ -957,6 +961,25 @@ impl Dht {
         self.start_search_with(search::Kind::PutItem, target, &[], Some(Box::new(state)))
     }
 
+    /// Estimates how many seeds and downloaders `info_hash` has (BEP 33): a `get_peers`
+    /// lookup with `scrape=1` whose answers' `BFsd` and `BFpe` bloom filters (and this
+    /// node's own) are merged; ends with [`Event::Scraped`]. The merged filters stay
+    /// readable through [`QueryInfo::scrape`].
+    ///
+    /// ```
+    /// use btdht::node::{Config, Dht};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let q = dht.scrape(Instant::from_millis(0), btdht::Id::from_bytes([1; 20]))?;
+    /// assert!(dht.query(q).unwrap().scrape().unwrap().seeds.is_empty());
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
+    pub fn scrape(&mut self, now: Instant, info_hash: Id) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        self.start_search(search::Kind::Scrape, info_hash, &[])
+    }
+
     /// Stops a search; its queries in flight are forgotten.
     pub fn cancel(&mut self, query: QueryId) {
         self.searches.retain(|s| s.id != query);
@@ -1006,5 +1029,12 @@ impl<'a> QueryInfo<'a> {
     /// item, the highest `seq`).
     pub fn item(&self) -> Option<&'a crate::store::Item> {
         self.search.item.as_ref()?.best.as_ref()
+    }
+
+    /// For a [`Dht::scrape`]: the union of the BEP 33 filters received so far
+    /// ([`BloomFilter::estimate`](crate::store::BloomFilter::estimate) gives the
+    /// unrounded counts).
+    pub fn scrape(&self) -> Option<&'a crate::store::Scrape> {
+        self.search.scrape.as_deref().map(|(f, _)| f)
     }
 }

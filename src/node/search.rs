@@ -7,6 +7,7 @@ use crate::id::Id;
 use crate::krpc::Response;
 use crate::lookup::{Lookup, LookupStats};
 use crate::routing::{Family, Liveness, LocalAddresses, Node, is_global};
+use crate::store::{BloomFilter, Scrape};
 use crate::time::Instant;
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
@@ -25,6 +26,7 @@ pub(crate) enum Kind {
     Announce { port: Option<u16> },
     GetItem,
     PutItem,
+    Scrape,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
         match self {
             Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
             Kind::GetItem | Kind::PutItem => OutBody::QueryGet { target },
+            Kind::Scrape => OutBody::QueryScrape { info_hash: target },
             Kind::Bootstrap | Kind::Refresh | Kind::FindNode => OutBody::QueryFindNode { target },
         }
     }
@@ -62,6 +65,8 @@ pub(crate) struct Search {
     phase: Phase,
     /// BEP 44 get and put searches: what is looked for, found, put.
     pub(crate) item: Option<Box<ItemState>>,
+    /// A BEP 33 scrape: the union of the filters received, and how many nodes sent them.
+    pub(crate) scrape: Option<Box<(Scrape, usize)>>,
 }
 
 impl Search {
@@ -178,6 +183,12 @@ impl Dht {
             peers_seen: BTreeSet::new(),
             phase: Phase::Lookup,
             item,
+            // This node's own filters count, as its own peers do for get_peers.
+            scrape: (kind == Kind::Scrape).then(|| {
+                let own = self.peers.scrape(now, &target);
+                let n = usize::from(own.is_some());
+                Box::new((own.unwrap_or_default(), n))
+            }),
         };
         for family in [Family::V4, Family::V6] {
             let Some(table) = self.table(family) else {
@@ -318,6 +329,18 @@ impl Dht {
                 {
                     break;
                 }
+            }
+        }
+        if let Some(acc) = &mut s.scrape {
+            if r.bf_seeds.is_some() || r.bf_peers.is_some() {
+                let (filters, n) = &mut **acc;
+                if let Some(bf) = r.bf_seeds {
+                    filters.seeds.merge(&BloomFilter::from_bytes(*bf));
+                }
+                if let Some(bf) = r.bf_peers {
+                    filters.peers.merge(&BloomFilter::from_bytes(*bf));
+                }
+                *n = n.saturating_add(1);
             }
         }
         let info_hash = s.target;
@@ -515,6 +538,21 @@ impl Dht {
                     elapsed,
                 })
             }
+            (Kind::Scrape, _) => {
+                let (seeds, peers, responses) = s
+                    .scrape
+                    .as_deref()
+                    .map_or((0, 0, 0), |(f, n)| (count(&f.seeds), count(&f.peers), *n));
+                Some(Event::Scraped {
+                    query: s.id,
+                    info_hash: s.target,
+                    seeds,
+                    peers,
+                    responses,
+                    stats,
+                    elapsed,
+                })
+            }
             (Kind::Announce { .. } | Kind::PutItem, _) => None,
         };
         s.phase = Phase::Done;
@@ -528,5 +566,15 @@ impl Dht {
             }
             self.finished.push_back(s);
         }
+    }
+}
+
+/// A filter's estimate (BEP 33), rounded; 0 for an empty filter (whose formula gives 0.5).
+fn count(filter: &BloomFilter) -> u32 {
+    if filter.is_empty() {
+        0
+    } else {
+        // `as` saturates; the estimate is at most about 7805.
+        (filter.estimate() + 0.5) as u32
     }
 }

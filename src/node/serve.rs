@@ -442,6 +442,11 @@ impl Dht {
                 token,
                 seed: false,
             }),
+            OutBody::QueryScrape { info_hash } => query(QueryKind::GetPeers {
+                info_hash: *info_hash,
+                noseed: false,
+                scrape: true,
+            }),
             OutBody::QueryGet { target } => query(QueryKind::Get {
                 target: *target,
                 seq: None,
