@@ -2,8 +2,8 @@
 # Two examples/node.rs processes on 127.0.0.1 bootstrap off each other, each announces an
 # info-hash, and each must find the peer the other announced; then examples/tokio.rs joins
 # through one of them and must find both peers. A also puts a BEP 44 immutable item, which
-# a third node.rs process then gets by its target, and scrapes A's info-hash (one
-# downloader IP, 127.0.0.1; no seed). Loopback only.
+# a third node.rs process then gets by its target, scrapes A's info-hash (one
+# downloader IP, 127.0.0.1; no seed) and asks B for its BEP 51 samples. Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,7 @@ timeout 20 target/release/examples/tokio --bind 127.0.0.1:0 --bootstrap "$A" --a
     --get-peers "$X" --get-peers "$Y" --seconds 6 </dev/null >"$OUT/t" 2>&1 || RT=$?
 RC=0
 timeout 10 "$NODE" --bind 127.0.0.1:0 --bootstrap "$A" --allow-local --seconds 3 --exit-when-done \
-    --get "$ITEM_TARGET" --scrape "$X" >"$OUT/c" 2>&1 || RC=$?
+    --get "$ITEM_TARGET" --scrape "$X" --sample "$B" >"$OUT/c" 2>&1 || RC=$?
 RA=0; RB=0
 wait "$PA" || RA=$?
 wait "$PB" || RB=$?
@@ -45,7 +45,7 @@ wait "$PB" || RB=$?
 echo "--- node A ($A) ---"; cat "$OUT/a"
 echo "--- node B ($B) ---"; cat "$OUT/b"
 echo "--- examples/tokio.rs ---"; cat "$OUT/t"
-echo "--- node C (get, scrape) ---"; cat "$OUT/c"
+echo "--- node C (get, scrape, sample) ---"; cat "$OUT/c"
 fail=0
 grep -q "^peer $Y 127.0.0.1:7002$" "$OUT/a" || { echo "two-nodes: A did not find B's peer"; fail=1; }
 grep -q "^peer $X 127.0.0.1:7001$" "$OUT/b" || { echo "two-nodes: B did not find A's peer"; fail=1; }
@@ -57,7 +57,9 @@ grep -q "^put $ITEM_TARGET [1-9]" "$OUT/a" || { echo "two-nodes: A's put was not
 grep -q "^item $ITEM_TARGET $ITEM_HEX$" "$OUT/c" && [ "$RC" = 0 ] \
     || { echo "two-nodes: C did not get A's item (exit $RC)"; fail=1; }
 grep -q "^scrape $X 0 1$" "$OUT/c" || { echo "two-nodes: C's scrape of $X did not count A"; fail=1; }
+grep -q "^samples $B [1-9][0-9]* [1-9]" "$OUT/c" && grep -q "^sample $X$" "$OUT/c" \
+    || { echo "two-nodes: C's samples from B did not list $X"; fail=1; }
 [ "$RT" = 0 ] || { echo "two-nodes: the tokio node exited with $RT"; fail=1; }
 [ "$RA" = 0 ] && [ "$RB" = 0 ] || { echo "two-nodes: exit codes $RA $RB"; fail=1; }
-[ "$fail" = 0 ] && echo "two-nodes: each process found the other's announced peer, the tokio node both, and C got A's item and scraped its info-hash"
+[ "$fail" = 0 ] && echo "two-nodes: each process found the other's announced peer, the tokio node both, and C got A's item, scraped its info-hash and sampled B"
 exit "$fail"

@@ -11,7 +11,8 @@
 //! `--seconds N` (default: run forever), `--get-peers HEX`, `--find-node HEX`,
 //! `--announce HEX[:PORT]`, `--ping ADDR`, `--put STRING` (a BEP 44 immutable item: the
 //! string, bencoded), `--get HEX` (a BEP 44 immutable item by its target) and
-//! `--scrape HEX` (BEP 33 seed and downloader estimates)
+//! `--scrape HEX` (BEP 33 seed and downloader estimates), `--sample ADDR` (BEP 51
+//! `sample_infohashes` to one node)
 //! (repeatable; run after bootstrap),
 //! `--repeat N` (run the `--get-peers` lookups again every N seconds, as a client
 //! refreshing its peer list does; each peer is printed once), `--closest` (after each
@@ -23,7 +24,8 @@
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
 //! `announced HEX ACCEPTED`, `pong ADDR ID MS`, `ping-timeout ADDR`,
 //! `put TARGET_HEX STORED`, `item TARGET_HEX VALUE_HEX` (the bencoded value),
-//! `item-not-found TARGET_HEX`, `scrape HEX SEEDS PEERS`,
+//! `item-not-found TARGET_HEX`, `scrape HEX SEEDS PEERS`, `samples ADDR NUM COUNT`
+//! (then `sample HEX`, one per info-hash received), `samples-timeout ADDR`,
 //! `closest HEX ID ADDR TOKEN` (`-` for no token), and `stats ...` at exit. Exit code 0
 //! when every requested command completed (a ping completes when it is answered, a get
 //! when it finds the item, a put when at least one node stored it).
@@ -33,7 +35,7 @@ use btdht::bencode::RawValue;
 use btdht::node::{Config, Dht, Event, ItemTarget, Mode, QueryId};
 use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
@@ -55,6 +57,7 @@ enum Command {
     Put(Vec<u8>),
     Get(Id),
     Scrape(Id),
+    Sample(SocketAddr),
 }
 
 struct Args {
@@ -137,6 +140,9 @@ fn parse_args() -> Result<Args, String> {
             "--scrape" => args.commands.push(Command::Scrape(
                 value()?.parse().map_err(|e| format!("--scrape: {e}"))?,
             )),
+            "--sample" => args.commands.push(Command::Sample(
+                value()?.parse().map_err(|e| format!("--sample: {e}"))?,
+            )),
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown flag {other}")),
         }
@@ -178,7 +184,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]... [--scrape HEX]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]... [--scrape HEX]... [--sample ADDR]..."
             );
             return ExitCode::from(2);
         }
@@ -238,6 +244,7 @@ fn main() -> ExitCode {
     let mut seen: HashSet<(Id, SocketAddr)> = HashSet::new();
     let mut found_items: HashSet<QueryId> = HashSet::new();
     let mut gets: HashSet<QueryId> = HashSet::new();
+    let mut sampled: HashMap<QueryId, SocketAddr> = HashMap::new();
     let mut pending: HashSet<QueryId> = HashSet::new();
     let mut commands = Some(args.commands);
     let mut requested = 0usize;
@@ -246,9 +253,14 @@ fn main() -> ExitCode {
     let start_commands = |dht: &mut Dht,
                           commands: &mut Option<Vec<Command>>,
                           pending: &mut HashSet<QueryId>,
-                          gets: &mut HashSet<QueryId>| {
+                          gets: &mut HashSet<QueryId>,
+                          sampled: &mut HashMap<QueryId, SocketAddr>| {
         for c in commands.take().unwrap_or_default() {
             let get = matches!(c, Command::Get(_));
+            let sample = match c {
+                Command::Sample(a) => Some(a),
+                _ => None,
+            };
             let (what, started) = match c {
                 Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
                 Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
@@ -265,6 +277,7 @@ fn main() -> ExitCode {
                     }
                 },
                 Command::Scrape(h) => (h.to_string(), dht.scrape(now(), h)),
+                Command::Sample(a) => (a.to_string(), dht.sample_infohashes(now(), a)),
                 Command::Get(h) => {
                     let item = ItemTarget::Immutable(h);
                     (h.to_string(), dht.get_item(now(), item))
@@ -275,6 +288,9 @@ fn main() -> ExitCode {
                     pending.insert(q);
                     if get {
                         gets.insert(q);
+                    }
+                    if let Some(a) = sample {
+                        sampled.insert(q, a);
                     }
                 }
                 Err(e) => eprintln!("error: {what}: {e}"),
@@ -299,7 +315,13 @@ fn main() -> ExitCode {
     };
     if routers.is_empty() {
         requested = commands.as_ref().map_or(0, Vec::len);
-        start_commands(&mut dht, &mut commands, &mut pending, &mut gets);
+        start_commands(
+            &mut dht,
+            &mut commands,
+            &mut pending,
+            &mut gets,
+            &mut sampled,
+        );
         last_round = Some(std::time::Instant::now());
     }
     loop {
@@ -331,7 +353,13 @@ fn main() -> ExitCode {
                     println!("bootstrapped {nodes}");
                     if commands.is_some() {
                         requested = commands.as_ref().map_or(0, Vec::len);
-                        start_commands(&mut dht, &mut commands, &mut pending, &mut gets);
+                        start_commands(
+                            &mut dht,
+                            &mut commands,
+                            &mut pending,
+                            &mut gets,
+                            &mut sampled,
+                        );
                         last_round = Some(std::time::Instant::now());
                     }
                 }
@@ -351,6 +379,29 @@ fn main() -> ExitCode {
                         completed += 1;
                     } else {
                         println!("item-not-found {target}");
+                    }
+                }
+                Event::Samples {
+                    query,
+                    node,
+                    num,
+                    samples,
+                    ..
+                } if pending.contains(&query) => {
+                    println!("samples {} {num} {}", node.addr, samples.len());
+                    for h in samples {
+                        println!("sample {h}");
+                    }
+                }
+                Event::WalkDone {
+                    query, answered, ..
+                } if pending.remove(&query) => {
+                    if answered > 0 {
+                        completed += 1;
+                    } else {
+                        if let Some(a) = sampled.get(&query) {
+                            println!("samples-timeout {a}");
+                        }
                     }
                 }
                 Event::Scraped {

@@ -5,6 +5,7 @@ use crate::krpc::ErrorCode;
 use crate::lookup::LookupStats;
 use crate::routing::Node;
 use crate::store::Item;
+use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -110,6 +111,34 @@ pub enum Event {
         responses: usize,
         /// Lookup counters.
         stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// A node answered a BEP 51 `sample_infohashes` of a
+    /// [`Dht::walk_samples`](super::Dht::walk_samples) walk or a
+    /// [`Dht::sample_infohashes`](super::Dht::sample_infohashes) query.
+    Samples {
+        /// The walk or query.
+        query: QueryId,
+        /// Who answered.
+        node: Node,
+        /// `num`: how many info-hashes the node says it stores (0 if absent or negative).
+        num: u64,
+        /// `interval`: how long before asking the node again.
+        interval: Duration,
+        /// `samples`: the info-hashes it sent.
+        samples: Vec<Id>,
+    },
+    /// A BEP 51 walk or single query finished.
+    WalkDone {
+        /// The walk or query.
+        query: QueryId,
+        /// Nodes asked.
+        asked: usize,
+        /// Nodes that answered.
+        answered: usize,
+        /// Info-hashes received in all (repeats included).
+        samples: u64,
         /// Time from start to finish.
         elapsed: Duration,
     },

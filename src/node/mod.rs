@@ -43,11 +43,13 @@ mod rng;
 mod search;
 mod serve;
 mod transactions;
+mod walk;
 
 pub use config::{Config, Families, Mode, RateLimit};
 pub use event::{Event, QueryId, Stats};
 pub use items::{ItemTarget, MutableItem};
 pub use transactions::TRANSACTION_ID_LEN;
+pub use walk::WalkConfig;
 
 use crate::id::Id;
 use crate::krpc::{Body, Message, MessageKind};
@@ -127,6 +129,8 @@ pub(crate) enum Purpose {
     Announce { query: QueryId },
     /// A BEP 44 put after a lookup.
     Put { query: QueryId },
+    /// A BEP 51 sample_infohashes of a walk.
+    Sample { query: QueryId },
     /// A ping: the caller's (with its query id), or table maintenance.
     Ping { query: Option<QueryId> },
 }
@@ -210,6 +214,9 @@ pub(crate) enum OutBody {
     QueryGet {
         target: Id,
     },
+    QuerySample {
+        target: Id,
+    },
     /// A get_peers with `scrape=1` (BEP 33).
     QueryScrape {
         info_hash: Id,
@@ -261,6 +268,7 @@ pub struct Dht {
     transactions: Transactions<Purpose>,
     searches: Vec<Search>,
     finished: VecDeque<Search>,
+    walks: Vec<walk::Walk>,
     outgoing: VecDeque<Outgoing>,
     /// An answer waiting ahead of `outgoing` (older than anything in it): see
     /// [`Dht::queue_reply`].
@@ -323,6 +331,7 @@ impl Dht {
             table6,
             searches: Vec::new(),
             finished: VecDeque::new(),
+            walks: Vec::new(),
             // Queues grow to the most they ever held (at most their caps) and keep that
             // capacity: memory is bounded by `Config`, a node pays only for the traffic
             // it has seen, and once warm, answering a query never allocates.
@@ -475,7 +484,7 @@ impl Dht {
             Purpose::Ping { .. } | Purpose::Announce { .. } | Purpose::Put { .. } => {
                 self.config.query_retries
             }
-            Purpose::Lookup { .. } | Purpose::Seed { .. } => 0,
+            Purpose::Lookup { .. } | Purpose::Seed { .. } | Purpose::Sample { .. } => 0,
         };
         self.send_query_with(to, expect, body, purpose, retries)
     }
@@ -529,6 +538,9 @@ impl Dht {
         for s in &self.searches {
             consider(s.next_deadline());
         }
+        for w in &self.walks {
+            consider(w.next_deadline());
+        }
         if self.node_count() > 0 {
             consider(Some(self.next_maintenance));
         }
@@ -553,6 +565,9 @@ impl Dht {
         }
         self.expired = expired;
         self.drive_all();
+        if !self.walks.is_empty() {
+            self.drive_walks();
+        }
         if now >= self.next_maintenance {
             self.next_maintenance = now + MAINTENANCE_EVERY;
             self.maintain(now);
@@ -697,6 +712,7 @@ impl Dht {
                     s.announce_answered(false);
                 }
             }
+            Purpose::Sample { query } => self.walk_answer(query, None),
             Purpose::Ping { query: Some(query) } => {
                 self.push_event(Event::PingTimeout { query, addr: p.to })
             }
@@ -739,6 +755,7 @@ impl Dht {
                     s.announce_answered(true);
                 }
             }
+            Purpose::Sample { query } => self.walk_answer(query, Some((node, r))),
             Purpose::Ping { query: Some(query) } => {
                 self.push_event(Event::Pong { query, node, rtt })
             }
@@ -983,11 +1000,13 @@ impl Dht {
     /// Stops a search; its queries in flight are forgotten.
     pub fn cancel(&mut self, query: QueryId) {
         self.searches.retain(|s| s.id != query);
+        self.walks.retain(|w| w.id != query);
         self.transactions.retain(|p| match p.purpose {
             Purpose::Lookup { query: q, .. }
             | Purpose::Seed { query: q, .. }
             | Purpose::Announce { query: q }
-            | Purpose::Put { query: q } => q != query,
+            | Purpose::Put { query: q }
+            | Purpose::Sample { query: q } => q != query,
             Purpose::Ping { query: q } => q != Some(query),
         });
     }

@@ -447,6 +447,9 @@ impl Dht {
                 noseed: false,
                 scrape: true,
             }),
+            OutBody::QuerySample { target } => {
+                query(QueryKind::SampleInfohashes { target: *target })
+            }
             OutBody::QueryGet { target } => query(QueryKind::Get {
                 target: *target,
                 seq: None,
