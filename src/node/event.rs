@@ -5,6 +5,7 @@ use crate::krpc::ErrorCode;
 use crate::lookup::LookupStats;
 use crate::routing::Node;
 use crate::store::Item;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -75,7 +76,8 @@ pub enum Event {
         /// The item's target.
         target: Id,
         /// The item, checked: its value hashes to the target, or its signature verifies.
-        item: Item,
+        /// (Boxed: it is the largest payload, and the event queue holds many events.)
+        item: Box<Item>,
     },
     /// A [`Dht::put_item`](super::Dht::put_item) finished: the lookup, then `put` to the
     /// closest nodes that gave tokens.

@@ -223,7 +223,13 @@ impl Dht {
                 .then(|| Item::from_parts(value.as_bytes().into(), None));
         };
         let (k, signature, seq) = (r.key?, r.signature?, r.seq?);
-        if k != key || seq < 0 {
+        // Not newer than the best so far: not worth a signature check (the costly part).
+        let newer = state
+            .best
+            .as_ref()
+            .and_then(Item::seq)
+            .is_none_or(|b| seq > b);
+        if k != key || seq < 0 || !newer {
             return None;
         }
         let signed = signed_buffer(&state.salt, seq, value).ok()?;

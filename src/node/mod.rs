@@ -256,6 +256,13 @@ pub(crate) enum OutBody {
     },
 }
 
+// A driver may move the node into a spawned task or another thread: it stays `Send`
+// (the verifier is `Send + Sync`, a queued put shares its value through an `Arc`).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Dht>();
+};
+
 /// The DHT node.
 pub struct Dht {
     config: Config,

@@ -229,7 +229,7 @@ impl Dht {
             self.push_event(Event::Item {
                 query: id,
                 target,
-                item,
+                item: Box::new(item),
             });
         }
         for peer in local {
@@ -365,7 +365,7 @@ impl Dht {
             self.push_event(Event::Item {
                 query,
                 target: info_hash,
-                item,
+                item: Box::new(item),
             });
         }
     }
