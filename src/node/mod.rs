@@ -33,6 +33,49 @@
 //! [`MAX_DATAGRAM_LEN`](crate::krpc::MAX_DATAGRAM_LEN) bytes always suffices; a datagram
 //! that does not fit a smaller buffer is dropped and counted in
 //! [`Stats::dropped_outgoing`], and the next one is tried.
+//!
+//! # Several addresses (BEP 45)
+//!
+//! A host with several addresses runs one `Dht` per bound socket address: BEP 45 asks
+//! that each address look like an independent node, with its own node id, its own
+//! routing table (or a shared one with several home buckets), tokens sent only from the
+//! socket that received them, and answers from the socket a query arrived on. A `Dht`
+//! is exactly that unit: its id, tables, tokens, stores and transactions are its own,
+//! and the driver keeps the pairing by feeding each socket's datagrams to that socket's
+//! `Dht` and sending its transmits from that socket. Ids should be far apart: give
+//! each node its own seed (random ids), or derive them with [`Dht::with_id`] by flipping
+//! high bits. A `put_item` or `announce` on one of them suffices (BEP 45); an announce
+//! from several needs one lookup each, as tokens are per address.
+//!
+//! ```
+//! use btdht::Id;
+//! use btdht::node::{Config, Dht};
+//! use btdht::time::Instant;
+//! use core::net::SocketAddr;
+//!
+//! let now = Instant::from_millis(0);
+//! let id = Id::from_bytes([0x11; 20]);
+//! let mut far = *id.as_bytes();
+//! far[0] ^= 0x80; // the farthest possible: the first bit differs
+//! let far = Id::from_bytes(far);
+//! // One node per bound address (each driven with its own socket).
+//! let mut nodes: [(SocketAddr, Dht); 2] = [
+//!     ("192.0.2.1:6881".parse().unwrap(), Dht::with_id(Config::default(), [1; 32], id, now)),
+//!     ("198.51.100.7:6881".parse().unwrap(), Dht::with_id(Config::default(), [2; 32], far, now)),
+//! ];
+//! // A ping that arrived on the second socket goes to the second node, which answers
+//! // with its own id; the answer leaves from that socket.
+//! let (_, dht) = &mut nodes[1];
+//! let from: SocketAddr = "203.0.113.9:4000".parse().unwrap();
+//! dht.handle_datagram(now, from, b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe");
+//! let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+//! let t = dht.poll_transmit(now, &mut buf).unwrap();
+//! assert_eq!(t.to, from);
+//! let answer = btdht::krpc::Message::decode(&buf[..t.len]).unwrap();
+//! let btdht::krpc::Body::Response(r) = answer.body else { unreachable!() };
+//! assert_eq!(r.id, far);
+//! assert!(nodes[0].1.poll_transmit(now, &mut buf).is_none(), "the first node saw nothing");
+//! ```
 
 mod config;
 mod event;
