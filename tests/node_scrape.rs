@@ -156,3 +156,59 @@ fn scrape_queries_ask_get_peers_with_scrape_set() {
         "{m:?}"
     );
 }
+
+#[test]
+fn peers_from_a_node_without_bep33_count_as_downloaders_unless_a_seed_filter_has_them() {
+    use btdht::krpc::{CompactList, NodeV4, Response, Values};
+    let mut dht = Dht::new(config(), [1; 32], Instant::from_millis(0));
+    let now = Instant::from_millis(1);
+    // This node's own store: peer(1) is a seed.
+    announce(&mut dht, now, peer(1), true);
+    // Its only contact answers like a node from before BEP 33: values, no filters.
+    let legacy = addr(1);
+    dht.bootstrap(now, &[legacy]).unwrap();
+    let respond = |dht: &mut Dht, values: &[SocketAddr]| {
+        let mut buf = [0u8; 1500];
+        let mut queries = Vec::new();
+        while let Some(t) = dht.poll_transmit(now, &mut buf) {
+            if t.to == legacy {
+                queries.push(buf[..t.len].to_vec());
+            }
+        }
+        for q in &queries {
+            let m = Message::decode(q).unwrap();
+            let mut r = Response::new(Id::from_bytes([0xee; 20]));
+            const NONE: &[NodeV4] = &[];
+            r.nodes = Some(CompactList::from_items(NONE));
+            r.token = Some(b"tk");
+            r.values = Some(Values::from_peers(values));
+            let reply = Message {
+                transaction_id: m.transaction_id,
+                version: None,
+                ip: None,
+                read_only: false,
+                body: Body::Response(r),
+            };
+            let mut out = [0u8; 1500];
+            let n = reply.encode(&mut out).unwrap();
+            dht.handle_datagram(now, legacy, &out[..n]);
+        }
+        queries.len()
+    };
+    respond(&mut dht, &[]);
+    assert_eq!(dht.node_count(), 1);
+    let q = dht.scrape(now, Id::from_bytes(INFO_HASH)).unwrap();
+    assert_eq!(respond(&mut dht, &[peer(1), peer(2), peer(3)]), 1);
+    let done = std::iter::from_fn(|| dht.poll_event()).find_map(|e| match e {
+        Event::Scraped {
+            query,
+            seeds,
+            peers,
+            responses,
+            ..
+        } if query == q => Some((seeds, peers, responses)),
+        _ => None,
+    });
+    // peer(1) is the seed of the own filter; peer(2) and peer(3) are downloaders.
+    assert_eq!(done, Some((1, 2, 1)));
+}

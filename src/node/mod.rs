@@ -999,6 +999,9 @@ impl Dht {
     /// says how many stored it. `mutable` is `None` for an immutable item (stored under
     /// the SHA-1 of `value`), else its signed fields ([`MutableItem::sign`]).
     ///
+    /// Nodes may drop an item 2 hours after its last put (BEP 44): a publisher puts it
+    /// again every hour.
+    ///
     /// Refused with [`CommandError::Item`] when no node would store it: a value over
     /// 1000 bytes or not canonical bencode, a salt over 64 bytes, a negative `seq`, or
     /// (with a verifier set) a signature that does not verify.
@@ -1030,7 +1033,9 @@ impl Dht {
 
     /// Estimates how many seeds and downloaders `info_hash` has (BEP 33): a `get_peers`
     /// lookup with `scrape=1` whose answers' `BFsd` and `BFpe` bloom filters (and this
-    /// node's own) are merged; ends with [`Event::Scraped`]. The merged filters stay
+    /// node's own) are merged; ends with [`Event::Scraped`]. Answers from nodes without
+    /// BEP 33 (`values`, no filters) count their peers as downloaders, unless a seed
+    /// filter already has them. The merged filters stay
     /// readable through [`QueryInfo::scrape`].
     ///
     /// ```
@@ -1100,10 +1105,11 @@ impl<'a> QueryInfo<'a> {
         self.search.item.as_ref()?.best.as_ref()
     }
 
-    /// For a [`Dht::scrape`]: the union of the BEP 33 filters received so far
+    /// For a [`Dht::scrape`]: the union of the BEP 33 filters received so far (the
+    /// peers of answers without filters join the downloader filter when it finishes)
     /// ([`BloomFilter::estimate`](crate::store::BloomFilter::estimate) gives the
     /// unrounded counts).
     pub fn scrape(&self) -> Option<&'a crate::store::Scrape> {
-        self.search.scrape.as_deref().map(|(f, _)| f)
+        self.search.scrape.as_deref().map(|a| &a.filters)
     }
 }

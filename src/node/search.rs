@@ -12,6 +12,7 @@ use crate::time::Instant;
 use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use arrayvec::ArrayVec;
+use core::net::IpAddr;
 use core::net::SocketAddr;
 
 /// Peers remembered per search to report each once.
@@ -65,8 +66,22 @@ pub(crate) struct Search {
     phase: Phase,
     /// BEP 44 get and put searches: what is looked for, found, put.
     pub(crate) item: Option<Box<ItemState>>,
-    /// A BEP 33 scrape: the union of the filters received, and how many nodes sent them.
-    pub(crate) scrape: Option<Box<(Scrape, usize)>>,
+    /// A BEP 33 scrape's merged filters.
+    pub(crate) scrape: Option<Box<ScrapeState>>,
+}
+
+/// Legacy peers remembered per scrape (see [`ScrapeState::legacy`]).
+const MAX_LEGACY_PEERS: usize = 1024;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ScrapeState {
+    /// The union of the filters received.
+    pub(crate) filters: Scrape,
+    /// Nodes whose answers carried filters.
+    responses: usize,
+    /// IPs from answers with `values` but no filters (nodes without BEP 33): counted as
+    /// downloaders at the end unless a seed filter has them (BEP 33).
+    legacy: BTreeSet<IpAddr>,
 }
 
 impl Search {
@@ -186,8 +201,11 @@ impl Dht {
             // This node's own filters count, as its own peers do for get_peers.
             scrape: (kind == Kind::Scrape).then(|| {
                 let own = self.peers.scrape(now, &target);
-                let n = usize::from(own.is_some());
-                Box::new((own.unwrap_or_default(), n))
+                Box::new(ScrapeState {
+                    responses: usize::from(own.is_some()),
+                    filters: own.unwrap_or_default(),
+                    legacy: BTreeSet::new(),
+                })
             }),
         };
         for family in [Family::V4, Family::V6] {
@@ -333,14 +351,20 @@ impl Dht {
         }
         if let Some(acc) = &mut s.scrape {
             if r.bf_seeds.is_some() || r.bf_peers.is_some() {
-                let (filters, n) = &mut **acc;
                 if let Some(bf) = r.bf_seeds {
-                    filters.seeds.merge(&BloomFilter::from_bytes(*bf));
+                    acc.filters.seeds.merge(&BloomFilter::from_bytes(*bf));
                 }
                 if let Some(bf) = r.bf_peers {
-                    filters.peers.merge(&BloomFilter::from_bytes(*bf));
+                    acc.filters.peers.merge(&BloomFilter::from_bytes(*bf));
                 }
-                *n = n.saturating_add(1);
+                acc.responses = acc.responses.saturating_add(1);
+            } else if let Some(values) = r.values {
+                for peer in values.iter() {
+                    if acc.legacy.len() >= MAX_LEGACY_PEERS {
+                        break;
+                    }
+                    acc.legacy.insert(peer.ip().to_canonical());
+                }
             }
         }
         let info_hash = s.target;
@@ -539,10 +563,21 @@ impl Dht {
                 })
             }
             (Kind::Scrape, _) => {
-                let (seeds, peers, responses) = s
-                    .scrape
-                    .as_deref()
-                    .map_or((0, 0, 0), |(f, n)| (count(&f.seeds), count(&f.peers), *n));
+                if let Some(acc) = &mut s.scrape {
+                    let legacy = core::mem::take(&mut acc.legacy);
+                    for ip in legacy {
+                        if !acc.filters.seeds.contains(ip) {
+                            acc.filters.peers.insert(ip);
+                        }
+                    }
+                }
+                let (seeds, peers, responses) = s.scrape.as_deref().map_or((0, 0, 0), |a| {
+                    (
+                        count(&a.filters.seeds),
+                        count(&a.filters.peers),
+                        a.responses,
+                    )
+                });
                 Some(Event::Scraped {
                     query: s.id,
                     info_hash: s.target,
