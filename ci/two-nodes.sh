@@ -17,7 +17,8 @@ ITEM_TARGET=b300c9a324228057bd1d8f50232aa2cb1b780393
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
-cargo build --release --example node --example tokio --quiet
+# The ed25519 feature as in ci/interop.sh, so the two share one release build.
+cargo build --release --features ed25519 --example node --example tokio --quiet
 NODE=target/release/examples/node
 
 "$NODE" --bind "$A" --bootstrap "$B" --allow-local --seconds 12 --repeat 2 \
