@@ -6,7 +6,7 @@
 #   libtorrent IPv6   the same on [::1]: nodes6, 18-byte compact peers
 #   bittorrent-dht    webtorrent's bittorrent-dht (npm, pinned in ci/interop/package.json)
 #
-# Cases, both directions (see ci/interop/*_cases.*; 5 against libtorrent only):
+# Cases, both directions (see ci/interop/*_cases.*):
 #   1. our node pings / find_nodes / get_peers them and gets valid answers;
 #   2. they bootstrap off our node (their only bootstrap node) and their lookups succeed;
 #   3. a peer they announce is found by our get_peers; one we announce, by their lookup;
@@ -142,8 +142,6 @@ cases = [
     ("our_mutable", "5 our mutable put (ed25519), their get"),
     ("their_mutable", "5 their mutable put, our get"),
 ]
-# BEP 44 cases run against libtorrent only (n/a\u00b2 for bittorrent-dht).
-only_lt = {"our_item", "their_item", "our_mutable", "their_mutable"}
 got = {}
 for line in open(sys.argv[1]):
     parts = line.rstrip("\n").split("\t")
@@ -156,9 +154,6 @@ passed = failed = 0
 for r in rows:
     cells = []
     for c, _ in cases:
-        if r == "bittorrent-dht" and c in only_lt:
-            cells.append("n/a\u00b2")
-            continue
         status = got.get((r, c), ("FAIL", "no result (harness crashed or timed out)"))[0]
         passed += status == "PASS"
         failed += status != "PASS"
@@ -169,12 +164,9 @@ for r in rows:
 print("| bittorrent-dht IPv6 | " + " | ".join("n/a\u00b9" for _ in cases) + " |")
 print()
 print("\u00b9 not run: bittorrent-dht is IPv4-only (udp4 socket, 6-byte compact nodes/peers, no nodes6).")
-print("\u00b2 not run yet: the BEP 44 cases are written against libtorrent only.")
 print()
 for r in rows:
     for c, _ in cases:
-        if r == "bittorrent-dht" and c in only_lt:
-            continue
         status, detail = got.get((r, c), ("FAIL", "no result (harness crashed or timed out)"))
         print(f"- {r} / {c}: {status}: {detail}")
 print()
