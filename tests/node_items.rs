@@ -448,6 +448,7 @@ fn an_immutable_answer_whose_value_does_not_hash_to_the_target_is_ignored() {
     let (items, done) = found(&mut dht, q);
     assert!(items.is_empty() && done, "{items:?}");
     assert!(dht.query(q).unwrap().item().is_none());
+    assert_eq!(dht.stats().bad_items, 1, "counted");
 
     let q = dht.get_item(now, ItemTarget::Immutable(target)).unwrap();
     let real = RawValue::new(b"4:real").unwrap();
@@ -494,5 +495,6 @@ fn a_mutable_answer_with_a_bad_signature_or_another_key_is_ignored() {
         let (items, done) = found(&mut dht, q);
         assert!(done, "case {i}");
         assert_eq!(items.len(), usize::from(valid), "case {i}");
+        assert_eq!(dht.stats().bad_items, u64::from(!valid), "case {i}");
     }
 }

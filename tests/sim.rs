@@ -396,6 +396,8 @@ fn items_put_under_loss_and_hostile_nodes_are_got_and_forged_answers_never_win()
             found.insert((node, query), ());
         }
     }
+    let bad: u64 = (0..sim.len()).map(|i| sim.dht(i).stats().bad_items).sum();
+    assert!(bad > 0, "the forgers were asked, and refused");
     assert!(
         found.len() >= 19,
         "{} of 20 gets found their item",

@@ -206,6 +206,10 @@ pub struct Stats {
     pub stored_torrents: usize,
     /// BEP 44 items held.
     pub stored_items: usize,
+    /// Items in answers to [`Dht::get_item`](super::Dht::get_item) lookups that failed
+    /// their check (a value that is not the target's, another key, a bad signature):
+    /// forged or corrupt, and ignored.
+    pub bad_items: u64,
     /// `announce_peer` and `put` queries with a valid token that the stores refused
     /// (full, per-IP limit, or a BEP 44 rule).
     pub store_refused: u64,

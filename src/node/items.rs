@@ -97,6 +97,18 @@ impl<'a> MutableItem<'a> {
     }
 }
 
+/// What [`Dht::checked_item`] made of a `get` answer.
+pub(crate) enum Checked {
+    /// No item in the answer.
+    Absent,
+    /// A mutable item no newer than the best found: not checked.
+    Stale,
+    /// A valid item.
+    Valid(Item),
+    /// An item that fails its check: forged or corrupt.
+    Invalid,
+}
+
 /// What a `put` sends, shared by the queries to every node that gave a token.
 #[derive(Debug)]
 pub(crate) struct PutRequest {
@@ -208,35 +220,44 @@ impl Dht {
         Ok((target, state))
     }
 
-    /// The item in a `get` answer, if it is valid for the lookup: the value hashes to the
+    /// The item in a `get` answer, checked for the lookup: the value hashes to the
     /// target (immutable), or the key is the one asked for and the signature verifies
-    /// (mutable).
-    pub(crate) fn checked_item(
-        &self,
-        state: &ItemState,
-        target: &Id,
-        r: &Response<'_>,
-    ) -> Option<Item> {
-        let value = r.value?;
-        let Some(key) = &state.key else {
-            return is_valid_immutable(target, value)
-                .then(|| Item::from_parts(value.as_bytes().into(), None));
+    /// (mutable). A mutable item no newer than the best so far is not checked.
+    pub(crate) fn checked_item(&self, state: &ItemState, target: &Id, r: &Response<'_>) -> Checked {
+        let Some(value) = r.value else {
+            return Checked::Absent;
         };
-        let (k, signature, seq) = (r.key?, r.signature?, r.seq?);
+        let Some(key) = &state.key else {
+            return if is_valid_immutable(target, value) {
+                Checked::Valid(Item::from_parts(value.as_bytes().into(), None))
+            } else {
+                Checked::Invalid
+            };
+        };
+        let (Some(k), Some(signature), Some(seq)) = (r.key, r.signature, r.seq) else {
+            return Checked::Invalid;
+        };
+        if k != key || seq < 0 {
+            return Checked::Invalid;
+        }
         // Not newer than the best so far: not worth a signature check (the costly part).
-        let newer = state
+        if state
             .best
             .as_ref()
             .and_then(Item::seq)
-            .is_none_or(|b| seq > b);
-        if k != key || seq < 0 || !newer {
-            return None;
+            .is_some_and(|b| seq <= b)
+        {
+            return Checked::Stale;
         }
-        let signed = signed_buffer(&state.salt, seq, value).ok()?;
-        if !self.verifier.as_ref()?.verify(key, &signed, signature) {
-            return None;
+        let verified = signed_buffer(&state.salt, seq, value).is_ok_and(|signed| {
+            self.verifier
+                .as_ref()
+                .is_some_and(|v| v.verify(key, &signed, signature))
+        });
+        if !verified {
+            return Checked::Invalid;
         }
-        Some(Item::from_parts(
+        Checked::Valid(Item::from_parts(
             value.as_bytes().into(),
             Some(MutableFields {
                 key: *key,

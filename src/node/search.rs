@@ -1,7 +1,7 @@
 //! Searches: lookups started by commands (and by maintenance), driven by answers and
 //! timers, finished with an event.
 
-use super::items::ItemState;
+use super::items::{Checked, ItemState};
 use super::{CommandError, Dht, Event, OutBody, Purpose, QueryId};
 use crate::id::Id;
 use crate::krpc::Response;
@@ -320,12 +320,21 @@ impl Dht {
             }
         }
         let now = self.now;
-        let found = match self.searches.iter().find(|s| s.id == query) {
-            Some(s) if s.kind == Kind::GetItem => s
-                .item
-                .as_deref()
-                .and_then(|state| self.checked_item(state, &s.target, r)),
-            _ => None,
+        let checked = match self.searches.iter().find(|s| s.id == query) {
+            Some(s) if s.kind == Kind::GetItem => {
+                s.item.as_deref().map_or(Checked::Absent, |state| {
+                    self.checked_item(state, &s.target, r)
+                })
+            }
+            _ => Checked::Absent,
+        };
+        let found = match checked {
+            Checked::Valid(item) => Some(item),
+            Checked::Invalid => {
+                self.stats.bad_items = self.stats.bad_items.saturating_add(1);
+                None
+            }
+            Checked::Absent | Checked::Stale => None,
         };
         let mut peers: ArrayVec<SocketAddr, 128> = ArrayVec::new();
         let Some(s) = self.search_mut(query) else {
