@@ -498,3 +498,69 @@ fn a_mutable_answer_with_a_bad_signature_or_another_key_is_ignored() {
         assert_eq!(dht.stats().bad_items, u64::from(!valid), "case {i}");
     }
 }
+
+#[test]
+fn once_a_version_is_found_later_gets_ask_only_for_newer_ones_with_seq() {
+    let key = FakeKey(5);
+    let k = key.public_key();
+    let v = RawValue::new(b"3:new").unwrap();
+    let sig = MutableItem::sign(&key, b"s", 9, v).unwrap().signature;
+    let mut dht = lonely_node();
+    let now = Instant::from_millis(2);
+    let q = dht
+        .get_item(
+            now,
+            ItemTarget::Mutable {
+                key: &k,
+                salt: b"s",
+            },
+        )
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let t = dht.poll_transmit(now, &mut buf).unwrap();
+    let first = Message::decode(&buf[..t.len]).unwrap();
+    let Body::Query(query) = &first.body else {
+        panic!("{first:?}")
+    };
+    assert!(
+        matches!(query.kind, btdht::krpc::QueryKind::Get { seq: None, .. }),
+        "nothing known yet: no seq"
+    );
+    // The answer carries version 9 and one more node to ask.
+    let other = NodeV4 {
+        id: Id::from_bytes([0x77; 20]),
+        addr: match addr(2) {
+            SocketAddr::V4(a) => a,
+            SocketAddr::V6(_) => unreachable!(),
+        },
+    };
+    let mut r = Response::new(Id::from_bytes(FAKE_ID));
+    let others = [other];
+    r.nodes = Some(CompactList::from_items(&others));
+    r.token = Some(b"tok");
+    r.value = Some(v);
+    r.key = Some(&k);
+    r.signature = Some(&sig);
+    r.seq = Some(9);
+    let reply = Message {
+        transaction_id: first.transaction_id,
+        version: None,
+        ip: None,
+        read_only: false,
+        body: Body::Response(r),
+    };
+    let mut out = [0u8; 1500];
+    let n = reply.encode(&mut out).unwrap();
+    dht.handle_datagram(now, addr(1), &out[..n]);
+    let t = dht.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!(t.to, addr(2));
+    let second = Message::decode(&buf[..t.len]).unwrap();
+    let Body::Query(query) = &second.body else {
+        panic!("{second:?}")
+    };
+    assert!(
+        matches!(query.kind, btdht::krpc::QueryKind::Get { seq: Some(9), .. }),
+        "{second:?}"
+    );
+    assert_eq!(dht.query(q).unwrap().item().unwrap().seq(), Some(9));
+}

@@ -256,6 +256,7 @@ pub(crate) enum OutBody {
     },
     QueryGet {
         target: Id,
+        seq: Option<i64>,
     },
     QuerySample {
         target: Id,

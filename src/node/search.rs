@@ -31,11 +31,13 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    /// What a lookup step asks.
-    fn query(self, target: Id) -> OutBody {
+    /// What a lookup step asks; `seq`, for a mutable item's get, is the best version
+    /// found so far (nodes then send the item only if theirs is newer).
+    fn query(self, target: Id, seq: Option<i64>) -> OutBody {
         match self {
             Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
-            Kind::GetItem | Kind::PutItem => OutBody::QueryGet { target },
+            Kind::GetItem => OutBody::QueryGet { target, seq },
+            Kind::PutItem => OutBody::QueryGet { target, seq: None },
             Kind::Scrape => OutBody::QueryScrape { info_hash: target },
             Kind::Bootstrap | Kind::Refresh | Kind::FindNode => OutBody::QueryFindNode { target },
         }
@@ -148,6 +150,11 @@ impl Search {
             || self.found_immutable()
     }
 
+    /// The `seq` of the best mutable item found so far.
+    fn best_seq(&self) -> Option<i64> {
+        self.item.as_ref()?.best.as_ref()?.seq()
+    }
+
     /// An immutable item's get is over once one valid copy is found: every copy is the same.
     fn found_immutable(&self) -> bool {
         self.kind == Kind::GetItem
@@ -257,7 +264,8 @@ impl Dht {
                 peer,
             });
         }
-        let body = kind.query(target);
+        let best_seq = self.search_mut(id).and_then(|s| s.best_seq());
+        let body = kind.query(target, best_seq);
         for addr in seeds {
             let family = Family::of(addr);
             if self.table(family).is_none() {
@@ -429,10 +437,11 @@ impl Dht {
             }
             let kind = s.kind;
             let target = s.target;
+            let best_seq = s.best_seq();
             let Some((family, node)) = next else {
                 break;
             };
-            let body = kind.query(target);
+            let body = kind.query(target, best_seq);
             if !self.send_query(
                 node.addr,
                 Some(node.id),

@@ -450,9 +450,9 @@ impl Dht {
             OutBody::QuerySample { target } => {
                 query(QueryKind::SampleInfohashes { target: *target })
             }
-            OutBody::QueryGet { target } => query(QueryKind::Get {
+            OutBody::QueryGet { target, seq } => query(QueryKind::Get {
                 target: *target,
-                seq: None,
+                seq: *seq,
             }),
             OutBody::QueryPut { token, item } => query(QueryKind::Put(Put {
                 token,
