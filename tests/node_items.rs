@@ -564,3 +564,31 @@ fn once_a_version_is_found_later_gets_ask_only_for_newer_ones_with_seq() {
     );
     assert_eq!(dht.query(q).unwrap().item().unwrap().seq(), Some(9));
 }
+
+#[test]
+fn a_get_of_an_immutable_item_this_node_stores_ends_at_once_without_queries() {
+    let mut net = network(3);
+    let value = RawValue::new(b"5:local").unwrap();
+    let now = net.now;
+    let put = net.dht(1).put_item(now, value, None).unwrap();
+    net.run(Duration::from_secs(5));
+    assert!(put_done(&net, 1, put).0 >= 1);
+    let holder = (0..3)
+        .find(|&i| net.nodes[i].1.item_store().len() == 1)
+        .unwrap();
+    let target = immutable_target(value);
+    let now = net.now;
+    let sent = net.dht(holder).stats().datagrams_out;
+    let q = net
+        .dht(holder)
+        .get_item(now, ItemTarget::Immutable(target))
+        .unwrap();
+    let events: Vec<Event> = std::iter::from_fn(|| net.dht(holder).poll_event()).collect();
+    assert!(
+        matches!(&events[..], [Event::Item { query: a, .. }, Event::LookupDone { query: b, .. }] if *a == q && *b == q),
+        "{events:?}"
+    );
+    let mut buf = [0u8; 1500];
+    while net.dht(holder).poll_transmit(now, &mut buf).is_some() {}
+    assert_eq!(net.dht(holder).stats().datagrams_out, sent, "no query sent");
+}

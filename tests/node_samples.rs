@@ -164,3 +164,21 @@ fn a_walk_on_an_empty_table_ends_at_once() {
     let e = net.dht(0).poll_event().unwrap();
     assert!(matches!(e, Event::WalkDone { query, asked: 0, .. } if query == q));
 }
+
+#[test]
+fn walks_and_searches_share_the_max_searches_cap() {
+    let mut net = bootstrapped(4, |_| {
+        let mut c = config();
+        c.max_searches = 1;
+        c
+    });
+    net.run(Duration::from_secs(60 * 20)); // let the bootstrap and refreshes end
+    let now = net.now;
+    let mut slow = WalkConfig::default();
+    slow.rate = 1;
+    net.dht(1).walk_samples(now, slow).unwrap();
+    assert_eq!(
+        net.dht(1).get_peers(now, Id::from_bytes([1; 20])),
+        Err(btdht::node::CommandError::TooManySearches)
+    );
+}

@@ -190,7 +190,9 @@ impl Dht {
         seeds: &[SocketAddr],
         item: Option<Box<ItemState>>,
     ) -> Result<QueryId, CommandError> {
-        if self.searches.len() >= self.config.max_searches.max(1) {
+        // BEP 51 walks count against the same cap.
+        let running = self.searches.len().saturating_add(self.walks.len());
+        if running >= self.config.max_searches.max(1) {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
@@ -425,7 +427,9 @@ impl Dht {
             let Some(s) = self.search_mut(id) else {
                 return;
             };
-            if s.phase != Phase::Lookup {
+            // An immutable item already found (maybe in this node's own store) needs no
+            // more queries.
+            if s.phase != Phase::Lookup || s.found_immutable() {
                 break;
             }
             let mut next = None;
