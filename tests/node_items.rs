@@ -592,3 +592,23 @@ fn a_get_of_an_immutable_item_this_node_stores_ends_at_once_without_queries() {
     while net.dht(holder).poll_transmit(now, &mut buf).is_some() {}
     assert_eq!(net.dht(holder).stats().datagrams_out, sent, "no query sent");
 }
+
+#[test]
+fn a_put_of_a_1000_byte_mutable_item_fits_max_datagram_len() {
+    // The largest put this node sends: a 1000-byte value, a 64-byte salt, 19-digit seq
+    // and cas, its 4-byte transaction id and the storing node's token.
+    let key = FakeKey(1);
+    let mut value = b"996:".to_vec();
+    value.resize(1000, b'x');
+    let v = RawValue::new(&value).unwrap();
+    let salt = [b's'; 64];
+    let item = MutableItem::sign(&key, &salt, i64::MAX, v)
+        .unwrap()
+        .with_cas(i64::MAX - 1);
+    let mut net = network(2);
+    let now = net.now;
+    net.dht(0).put_item(now, v, Some(item)).unwrap();
+    net.run(Duration::from_secs(5));
+    assert_eq!(net.dht(0).stats().dropped_outgoing, 0);
+    assert_eq!(net.dht(1).item_store().len(), 1, "stored");
+}

@@ -1003,6 +1003,11 @@ impl Dht {
     /// Nodes may drop an item 2 hours after its last put (BEP 44): a publisher puts it
     /// again every hour.
     ///
+    /// A `put` carrying a value near 1000 bytes is larger than BEP 32's 1024 bytes: it
+    /// needs a [`Dht::poll_transmit`] buffer of
+    /// [`MAX_DATAGRAM_LEN`](crate::krpc::MAX_DATAGRAM_LEN) (a smaller buffer drops it and
+    /// counts it in [`Stats::dropped_outgoing`]).
+    ///
     /// Refused with [`CommandError::Item`] when no node would store it: a value over
     /// 1000 bytes or not canonical bencode, a salt over 64 bytes, a negative `seq`, or
     /// (with a verifier set) a signature that does not verify.
