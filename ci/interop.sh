@@ -10,7 +10,9 @@
 #   1. our node pings / find_nodes / get_peers them and gets valid answers;
 #   2. they bootstrap off our node (their only bootstrap node) and their lookups succeed;
 #   3. a peer they announce is found by our get_peers; one we announce, by their lookup;
-#   4. our announce_peer is accepted by them (token round-trip).
+#   4. our announce_peer is accepted by them (token round-trip);
+#   5. BEP 44 immutable and mutable (ed25519-signed) items: our put found by their get,
+#      their put by ours.
 #
 # Phase 1 (this network namespace): install what is missing (apt: python3-libtorrent,
 # nodejs/npm, iproute2; npm ci in ci/interop), and fail loudly if it still cannot be
@@ -77,8 +79,10 @@ if [ "${BTDHT_INTEROP_IN_NETNS:-}" != 1 ]; then
     (cd ci/interop && node --input-type=module -e "await import('bittorrent-dht'); await import('bencode')") \
         || die "bittorrent-dht installed but cannot be imported"
 
-    echo "interop: cargo build --release --example node"
-    cargo build --release --example node --quiet || die "cargo build --release --example node failed"
+    # ed25519: the BEP 44 mutable-item cases sign and verify.
+    echo "interop: cargo build --release --features ed25519 --example node"
+    cargo build --release --features ed25519 --example node --quiet \
+        || die "cargo build --release --features ed25519 --example node failed"
     [ -x "$NODE_BIN" ] || die "$NODE_BIN missing after build"
 
     echo "interop: libtorrent-rasterbar $LT_VERSION, bittorrent-dht $DHT_VERSION, node $(node --version)"
@@ -133,6 +137,10 @@ cases = [
     ("their_peer", "3 their peer, our get_peers"),
     ("our_peer", "3 our peer, their lookup"),
     ("announce", "4 our announce_peer accepted"),
+    ("our_item", "5 our BEP 44 put, their get"),
+    ("their_item", "5 their BEP 44 put, our get"),
+    ("our_mutable", "5 our mutable put (ed25519), their get"),
+    ("their_mutable", "5 their mutable put, our get"),
 ]
 got = {}
 for line in open(sys.argv[1]):

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/no-std-check"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target}"
 
-echo "no_std: building the #![no_std] #![no_main] binary against btdht (default-features = false)"
+echo "no_std: building the #![no_std] #![no_main] binary against btdht (default-features = false, features = [\"ed25519\"])"
 cargo build --quiet --release
 "$CARGO_TARGET_DIR/release/btdht-no-std-check"
 echo "no_std: the binary links and runs (exit 0)"

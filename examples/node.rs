@@ -9,7 +9,13 @@
 //! the public routers), `--allow-local`, `--max-per-ip N` (routing-table entries per IP,
 //! default 1; several nodes on one loopback address need more), `--read-only`,
 //! `--seconds N` (default: run forever), `--get-peers HEX`, `--find-node HEX`,
-//! `--announce HEX[:PORT]` and `--ping ADDR` (repeatable; run after bootstrap),
+//! `--announce HEX[:PORT]`, `--ping ADDR`, `--put STRING` (a BEP 44 immutable item: the
+//! string, bencoded), `--get HEX` (a BEP 44 immutable item by its target) and
+//! `--scrape HEX` (BEP 33 seed and downloader estimates), `--sample ADDR` (BEP 51
+//! `sample_infohashes` to one node), and with `--features ed25519`:
+//! `--put-mutable SALT:SEQ:STRING` (signed with `--key HEX`, a 32-byte secret key or
+//! libtorrent's 64-byte expanded one) and `--get-mutable PUBLIC_KEY_HEX[:SALT]`
+//! (repeatable; run after bootstrap),
 //! `--repeat N` (run the `--get-peers` lookups again every N seconds, as a client
 //! refreshing its peer list does; each peer is printed once), `--closest` (after each
 //! requested lookup, print the closest nodes that answered and the token each gave),
@@ -19,14 +25,20 @@
 //! One line per event on stdout, first word the kind: `listening ADDR ID`,
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
 //! `announced HEX ACCEPTED`, `pong ADDR ID MS`, `ping-timeout ADDR`,
+//! `put TARGET_HEX STORED`, `item TARGET_HEX VALUE_HEX` (the bencoded value),
+//! `item-not-found TARGET_HEX`, `mutable-item TARGET_HEX SEQ VALUE_HEX` (each newer
+//! version found), `scrape HEX SEEDS PEERS`, `samples ADDR NUM COUNT`
+//! (then `sample HEX`, one per info-hash received), `samples-timeout ADDR`,
 //! `closest HEX ID ADDR TOKEN` (`-` for no token), and `stats ...` at exit. Exit code 0
-//! when every requested command completed (a ping completes when it is answered).
+//! when every requested command completed (a ping completes when it is answered, a get
+//! when it finds the item, a put when at least one node stored it).
 
 use btdht::Id;
-use btdht::node::{Config, Dht, Event, Mode, QueryId};
+use btdht::bencode::RawValue;
+use btdht::node::{Config, Dht, Event, ItemTarget, Mode, QueryId};
 use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
@@ -44,6 +56,15 @@ enum Command {
     FindNode(Id),
     Announce(Id, Option<u16>),
     Ping(SocketAddr),
+    /// The bencoded string.
+    Put(Vec<u8>),
+    Get(Id),
+    Scrape(Id),
+    Sample(SocketAddr),
+    /// Salt, seq, the bencoded string.
+    PutMutable(Vec<u8>, i64, Vec<u8>),
+    /// Public key, salt.
+    GetMutable([u8; 32], Vec<u8>),
 }
 
 struct Args {
@@ -57,6 +78,8 @@ struct Args {
     closest: bool,
     exit_when_done: bool,
     commands: Vec<Command>,
+    /// `--key`: the secret key for `--put-mutable`, 32 or 64 bytes.
+    key: Option<Vec<u8>>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -71,6 +94,7 @@ fn parse_args() -> Result<Args, String> {
         closest: false,
         exit_when_done: false,
         commands: Vec::new(),
+        key: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -114,11 +138,97 @@ fn parse_args() -> Result<Args, String> {
                     port,
                 ));
             }
+            "--put" => {
+                let v = value()?;
+                let mut bencoded = format!("{}:", v.len()).into_bytes();
+                bencoded.extend_from_slice(v.as_bytes());
+                args.commands.push(Command::Put(bencoded));
+            }
+            "--get" => args.commands.push(Command::Get(
+                value()?.parse().map_err(|e| format!("--get: {e}"))?,
+            )),
+            "--scrape" => args.commands.push(Command::Scrape(
+                value()?.parse().map_err(|e| format!("--scrape: {e}"))?,
+            )),
+            "--sample" => args.commands.push(Command::Sample(
+                value()?.parse().map_err(|e| format!("--sample: {e}"))?,
+            )),
+            "--key" => {
+                let k = unhex(&value()?).ok_or("--key: not hex")?;
+                if k.len() != 32 && k.len() != 64 {
+                    return Err("--key: 32 or 64 bytes".into());
+                }
+                args.key = Some(k);
+            }
+            "--put-mutable" => {
+                let v = value()?;
+                let mut parts = v.splitn(3, ':');
+                let (Some(salt), Some(seq), Some(string)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err("--put-mutable: SALT:SEQ:STRING".into());
+                };
+                let seq = seq.parse().map_err(|e| format!("--put-mutable seq: {e}"))?;
+                let mut bencoded = format!("{}:", string.len()).into_bytes();
+                bencoded.extend_from_slice(string.as_bytes());
+                args.commands
+                    .push(Command::PutMutable(salt.as_bytes().to_vec(), seq, bencoded));
+            }
+            "--get-mutable" => {
+                let v = value()?;
+                let (key, salt) = v.split_once(':').unwrap_or((&v, ""));
+                let key = unhex(key)
+                    .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                    .ok_or("--get-mutable: a 32-byte public key in hex")?;
+                args.commands
+                    .push(Command::GetMutable(key, salt.as_bytes().to_vec()));
+            }
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
     Ok(args)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|d| u8::from_str_radix(d, 16).ok()))
+        .collect()
+}
+
+/// Signs a mutable item with `--key` (feature `ed25519`).
+#[cfg(feature = "ed25519")]
+fn sign<'a>(
+    key: Option<&[u8]>,
+    salt: &'a [u8],
+    seq: i64,
+    value: RawValue<'_>,
+) -> Result<btdht::node::MutableItem<'a>, String> {
+    use btdht::store::Ed25519Signer;
+    let signer = match key.map(|k| (<[u8; 32]>::try_from(k), <[u8; 64]>::try_from(k))) {
+        Some((Ok(secret), _)) => Ed25519Signer::from_secret_key(&secret),
+        Some((_, Ok(expanded))) => Ed25519Signer::from_expanded(&expanded),
+        _ => return Err("--put-mutable needs --key".into()),
+    };
+    btdht::node::MutableItem::sign(&signer, salt, seq, value).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn sign<'a>(
+    _: Option<&[u8]>,
+    _: &'a [u8],
+    _: i64,
+    _: RawValue<'_>,
+) -> Result<btdht::node::MutableItem<'a>, String> {
+    Err("built without the ed25519 feature (cargo run --features ed25519 --example node)".into())
 }
 
 /// 32 bytes of entropy from the OS, for the node's seed.
@@ -151,7 +261,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]... [--scrape HEX]... [--sample ADDR]... [--key HEX] [--put-mutable SALT:SEQ:STRING]... [--get-mutable KEY_HEX[:SALT]]..."
             );
             return ExitCode::from(2);
         }
@@ -192,6 +302,8 @@ fn main() -> ExitCode {
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
     let mut dht = Dht::new(config, seed(), now());
+    #[cfg(feature = "ed25519")]
+    dht.set_signature_verifier(Box::new(btdht::store::Ed25519Verifier));
     println!("listening {local} {}", dht.id());
     if let Err(e) = dht.bootstrap(now(), &routers) {
         eprintln!("error: bootstrap: {e}");
@@ -209,28 +321,82 @@ fn main() -> ExitCode {
         .collect();
     let mut last_round: Option<std::time::Instant> = None;
     let mut seen: HashSet<(Id, SocketAddr)> = HashSet::new();
+    let mut found_items: HashSet<QueryId> = HashSet::new();
+    let mut gets: HashSet<QueryId> = HashSet::new();
+    let mut sampled: HashMap<QueryId, SocketAddr> = HashMap::new();
     let mut pending: HashSet<QueryId> = HashSet::new();
     let mut commands = Some(args.commands);
     let mut requested = 0usize;
     let mut completed = 0usize;
     let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
-    let start_commands =
-        |dht: &mut Dht, commands: &mut Option<Vec<Command>>, pending: &mut HashSet<QueryId>| {
-            for c in commands.take().unwrap_or_default() {
-                let (what, started) = match c {
-                    Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
-                    Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
-                    Command::Announce(h, port) => (h.to_string(), dht.announce(now(), h, port)),
-                    Command::Ping(a) => (a.to_string(), dht.ping(now(), a)),
-                };
-                match started {
-                    Ok(q) => {
-                        pending.insert(q);
+    let key = args.key.clone();
+    let start_commands = |dht: &mut Dht,
+                          commands: &mut Option<Vec<Command>>,
+                          pending: &mut HashSet<QueryId>,
+                          gets: &mut HashSet<QueryId>,
+                          sampled: &mut HashMap<QueryId, SocketAddr>| {
+        for c in commands.take().unwrap_or_default() {
+            let get = matches!(c, Command::Get(_) | Command::GetMutable(..));
+            let sample = match c {
+                Command::Sample(a) => Some(a),
+                _ => None,
+            };
+            let (what, started) = match c {
+                Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
+                Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
+                Command::Announce(h, port) => (h.to_string(), dht.announce(now(), h, port)),
+                Command::Ping(a) => (a.to_string(), dht.ping(now(), a)),
+                Command::Put(v) => match RawValue::new(&v) {
+                    Ok(value) => (
+                        String::from_utf8_lossy(&v).into_owned(),
+                        dht.put_item(now(), value, None),
+                    ),
+                    Err(e) => {
+                        eprintln!("error: --put: {e}");
+                        continue;
                     }
-                    Err(e) => eprintln!("error: {what}: {e}"),
+                },
+                Command::Scrape(h) => (h.to_string(), dht.scrape(now(), h)),
+                Command::PutMutable(salt, seq, v) => {
+                    let what = String::from_utf8_lossy(&v).into_owned();
+                    let signed = RawValue::new(&v)
+                        .map_err(|e| e.to_string())
+                        .and_then(|value| Ok((value, sign(key.as_deref(), &salt, seq, value)?)));
+                    match signed {
+                        Ok((value, item)) => (what, dht.put_item(now(), value, Some(item))),
+                        Err(e) => {
+                            eprintln!("error: --put-mutable: {e}");
+                            continue;
+                        }
+                    }
                 }
+                Command::GetMutable(k, salt) => {
+                    let item = ItemTarget::Mutable {
+                        key: &k,
+                        salt: &salt,
+                    };
+                    (hex(&k), dht.get_item(now(), item))
+                }
+                Command::Sample(a) => (a.to_string(), dht.sample_infohashes(now(), a)),
+                Command::Get(h) => {
+                    let item = ItemTarget::Immutable(h);
+                    (h.to_string(), dht.get_item(now(), item))
+                }
+            };
+            match started {
+                Ok(q) => {
+                    pending.insert(q);
+                    if get {
+                        gets.insert(q);
+                    }
+                    if let Some(a) = sample {
+                        sampled.insert(q, a);
+                    }
+                }
+                Err(e) => eprintln!("error: {what}: {e}"),
             }
-        };
+        }
+    };
     let print_closest = |dht: &Dht, query: QueryId| {
         if let Some(info) = dht.query(query) {
             for (node, token) in info.closest() {
@@ -249,7 +415,13 @@ fn main() -> ExitCode {
     };
     if routers.is_empty() {
         requested = commands.as_ref().map_or(0, Vec::len);
-        start_commands(&mut dht, &mut commands, &mut pending);
+        start_commands(
+            &mut dht,
+            &mut commands,
+            &mut pending,
+            &mut gets,
+            &mut sampled,
+        );
         last_round = Some(std::time::Instant::now());
     }
     loop {
@@ -281,13 +453,89 @@ fn main() -> ExitCode {
                     println!("bootstrapped {nodes}");
                     if commands.is_some() {
                         requested = commands.as_ref().map_or(0, Vec::len);
-                        start_commands(&mut dht, &mut commands, &mut pending);
+                        start_commands(
+                            &mut dht,
+                            &mut commands,
+                            &mut pending,
+                            &mut gets,
+                            &mut sampled,
+                        );
                         last_round = Some(std::time::Instant::now());
                     }
                 }
                 Event::Peer {
                     info_hash, peer, ..
                 } if seen.insert((info_hash, peer)) => println!("peer {info_hash} {peer}"),
+                Event::Item {
+                    query,
+                    target,
+                    item,
+                } if gets.contains(&query) => {
+                    let first = found_items.insert(query);
+                    match item.seq() {
+                        // Every newer version of a mutable item; the last is the best.
+                        Some(seq) => {
+                            println!(
+                                "mutable-item {target} {seq} {}",
+                                hex(item.value().as_bytes())
+                            )
+                        }
+                        None if first => println!("item {target} {}", hex(item.value().as_bytes())),
+                        None => {}
+                    }
+                }
+                Event::LookupDone { query, target, .. } if gets.remove(&query) => {
+                    pending.remove(&query);
+                    if found_items.remove(&query) {
+                        completed += 1;
+                    } else {
+                        println!("item-not-found {target}");
+                    }
+                }
+                Event::Samples {
+                    query,
+                    node,
+                    num,
+                    samples,
+                    ..
+                } if pending.contains(&query) => {
+                    println!("samples {} {num} {}", node.addr, samples.len());
+                    for h in samples {
+                        println!("sample {h}");
+                    }
+                }
+                Event::WalkDone {
+                    query, answered, ..
+                } if pending.remove(&query) => {
+                    if answered > 0 {
+                        completed += 1;
+                    } else {
+                        if let Some(a) = sampled.get(&query) {
+                            println!("samples-timeout {a}");
+                        }
+                    }
+                }
+                Event::Scraped {
+                    query,
+                    info_hash,
+                    seeds,
+                    peers,
+                    ..
+                } if pending.remove(&query) => {
+                    completed += 1;
+                    println!("scrape {info_hash} {seeds} {peers}");
+                }
+                Event::ItemPut {
+                    query,
+                    target,
+                    stored,
+                    ..
+                } if pending.remove(&query) => {
+                    if stored > 0 {
+                        completed += 1;
+                    }
+                    println!("put {target} {stored}");
+                }
                 Event::LookupDone {
                     query,
                     target,

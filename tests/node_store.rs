@@ -421,6 +421,39 @@ fn mutable_items_follow_seq_and_cas_rules_through_the_node() {
     assert!(response(&answer).value.is_some());
 }
 
+#[test]
+fn a_mutable_put_with_a_bad_signature_gets_206_and_a_salt_over_64_bytes_207() {
+    let mut dht = node();
+    dht.set_signature_verifier(Box::new(Fake));
+    let v = RawValue::new(b"1:a").unwrap();
+    let signed_for_seq_1 = fake_sign(&signed_buffer(b"", 1, v).unwrap());
+    let bad = MutablePut {
+        key: &KEY,
+        signature: &signed_for_seq_1,
+        seq: 2,
+        salt: None,
+        cas: None,
+    };
+    assert_eq!(
+        error_code(&put(&mut dht, ip(1), b"1:a", Some(bad))),
+        ErrorCode::InvalidSignature
+    );
+    let salt = [b's'; 65];
+    let sig = [0u8; 64];
+    let salty = MutablePut {
+        key: &KEY,
+        signature: &sig,
+        seq: 1,
+        salt: Some(&salt),
+        cas: None,
+    };
+    assert_eq!(
+        error_code(&put(&mut dht, ip(1), b"1:a", Some(salty))),
+        ErrorCode::SaltTooBig
+    );
+    assert!(dht.item_store().is_empty());
+}
+
 // ---- BEP 51 --------------------------------------------------------------------------
 
 #[test]

@@ -306,3 +306,101 @@ fn lookups_stay_correct_with_hostile_nodes() {
     .summary();
     assert!(s.correct_rate >= 0.95, "{s:?}");
 }
+
+/// A stand-in for ed25519 (the suite runs without the `ed25519` feature too): the
+/// "signature" is SHA-1 of key and message, repeated.
+fn fake_sig(key: &[u8; 32], message: &[u8]) -> [u8; 64] {
+    let mut m = key.to_vec();
+    m.extend_from_slice(message);
+    let h = Id::sha1(&m);
+    std::array::from_fn(|i| h.as_bytes()[i % 20])
+}
+struct FakeKey;
+impl btdht::store::SignatureSigner for FakeKey {
+    fn public_key(&self) -> [u8; 32] {
+        [0x21; 32]
+    }
+    fn sign(&self, message: &[u8]) -> [u8; 64] {
+        fake_sig(&self.public_key(), message)
+    }
+}
+struct FakeVerifier;
+impl btdht::store::SignatureVerifier for FakeVerifier {
+    fn verify(&self, key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        fake_sig(key, message) == *signature
+    }
+}
+
+#[test]
+fn items_put_under_loss_and_hostile_nodes_are_got_and_forged_answers_never_win() {
+    use btdht::bencode::RawValue;
+    use btdht::node::{ItemTarget, MutableItem};
+    use btdht::sim::Behaviour;
+    let link = LinkModel {
+        loss: 0.05,
+        ..LinkModel::default()
+    };
+    let mut sim = network(11, link, 300);
+    for i in 0..sim.len() {
+        sim.command(i, |d, _| d.set_signature_verifier(Box::new(FakeVerifier)));
+    }
+    // One node in ten answers every `get` with a forged item (and made-up nodes).
+    for i in (5..300).step_by(10) {
+        sim.set_behaviour(i, Behaviour::Hostile);
+    }
+    let values: Vec<Vec<u8>> = (0..10)
+        .map(|i| format!("7:item-{i:02}").into_bytes())
+        .collect();
+    let salts: Vec<Vec<u8>> = (0..10).map(|i| format!("salt-{i}").into_bytes()).collect();
+    for (i, v) in values.iter().enumerate() {
+        let value = RawValue::new(v).unwrap();
+        let item = MutableItem::sign(&FakeKey, &salts[i], 3, value).unwrap();
+        let from = 1 + i * 7;
+        sim.command(from, |d, now| d.put_item(now, value, None))
+            .unwrap();
+        sim.command(from, |d, now| d.put_item(now, value, Some(item)))
+            .unwrap();
+    }
+    sim.run_for(Duration::from_secs(30));
+    let mut stored = Vec::new();
+    while let Some((_, e)) = sim.poll_event() {
+        if let Event::ItemPut { stored: n, .. } = e {
+            stored.push(n);
+        }
+    }
+    assert_eq!(stored.len(), 20, "every put finished");
+    // Seeded, so deterministic: 4 to 8 of the closest 8 here.
+    assert!(stored.iter().all(|&n| n >= 3), "stored by {stored:?}");
+
+    let key = [0x21; 32];
+    let mut gets = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let target = btdht::store::immutable_target(RawValue::new(v).unwrap());
+        let by = 200 + i * 3;
+        let q = sim.command(by, |d, now| d.get_item(now, ItemTarget::Immutable(target)));
+        gets.push((by, q.unwrap(), v.clone(), None));
+        let salt = &salts[i];
+        let q = sim.command(by, |d, now| {
+            d.get_item(now, ItemTarget::Mutable { key: &key, salt })
+        });
+        gets.push((by, q.unwrap(), v.clone(), Some(3)));
+    }
+    sim.run_for(Duration::from_secs(30));
+    let mut found = std::collections::HashMap::new();
+    while let Some((node, e)) = sim.poll_event() {
+        if let Event::Item { query, item, .. } = e {
+            // Query ids count per node.
+            let (_, _, want, seq) = gets.iter().find(|g| (g.0, g.1) == (node, query)).unwrap();
+            assert_eq!(item.value().as_bytes(), &want[..], "a forged item won");
+            assert_eq!(item.seq(), *seq);
+            found.insert((node, query), ());
+        }
+    }
+    let bad: u64 = (0..sim.len()).map(|i| sim.dht(i).stats().bad_items).sum();
+    assert!(bad > 0, "the forgers were asked, and refused");
+    assert!(
+        found.len() >= 19,
+        "{} of 20 gets found their item",
+        found.len()
+    );
+}

@@ -11,6 +11,13 @@
 //     B2, B3  bittorrent-dht 127.0.0.22-23, bootstrap: [O] (our node only)
 //     C       our node 127.0.0.2:27052, a fresh client run once everything is up:
 //             --ping B1..B3 --find-node T --get-peers X --announce Y:7002
+//             --get THEIR_ITEM_TARGET --put OUR_ITEM
+//             --get-mutable PK:THEIR_SALT --key SEED --put-mutable OUR_SALT:1:OUR_MUTABLE
+//
+// BEP 44 (case 5): B1 puts an immutable and a mutable item before C starts, C gets
+// them; C puts one of each, and B2, B3 get them (cache off: from the network). The
+// mutable items are signed with one ed25519 key: Node's crypto on their side (from the
+// 32-byte SEED), ours from the same seed; each side verifies the other's signatures.
 //
 // B1 announces X on port 7001 (`dht.announce`). bittorrent-dht only speaks IPv4 (its
 // compact node and peer codecs are 6-byte), so there is no IPv6 run against it.
@@ -23,6 +30,7 @@
 import DHT from 'bittorrent-dht'
 import bencode from 'bencode'
 import { spawn } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +41,24 @@ const Y = '5959595959595959595959595959595959595959' // announced by our node (C
 const T = '0123456789abcdef0123456789abcdef01234567' // find_node target
 const THEIR_PEER_PORT = 7001
 const OUR_PEER_PORT = 7002
+const THEIR_ITEM = 'put by bittorrent-dht'
+const OUR_ITEM = 'put by btdht'
+const THEIR_SALT = 'bt-salt'
+const THEIR_MUTABLE = 'mutable by bittorrent-dht'
+const OUR_SALT = 'btdht-salt'
+const OUR_MUTABLE = 'mutable by btdht'
+// ed25519 from Node's crypto: a 32-byte seed wrapped in PKCS#8, a raw key in SPKI.
+const SEED = Buffer.alloc(32, 0x2a)
+const PRIVATE = crypto.createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), SEED]), format: 'der', type: 'pkcs8' })
+const PK = crypto.createPublicKey(PRIVATE).export({ format: 'der', type: 'spki' }).subarray(-32)
+const sign = (buf) => crypto.sign(null, buf, PRIVATE)
+const verify = (sig, msg, pk) => {
+  try {
+    const key = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(pk)]), format: 'der', type: 'spki' })
+    return crypto.verify(null, msg, key, sig)
+  } catch (e) { return false }
+}
+const sha1 = (...bufs) => crypto.createHash('sha1').update(Buffer.concat(bufs)).digest('hex')
 const O_ADDR = '127.0.0.1:27051'
 const C_ADDR = '127.0.0.2:27052'
 const START = Date.now()
@@ -106,7 +132,7 @@ class Their {
     this.ready = false
     this.log = fs.createWriteStream(path.join(args.logs, `${name}.log`))
     // bootstrap: false => no router; an array => those nodes only (never the defaults).
-    this.dht = new DHT({ bootstrap })
+    this.dht = new DHT({ bootstrap, verify })
     const sock = this.dht._rpc.socket // k-rpc-socket
     const send = sock.send.bind(sock)
     sock.send = (peer, message, cb) => {
@@ -175,7 +201,7 @@ function result (c, ok, detail) {
   console.log(line)
 }
 
-const CASES = ['ping', 'find_node', 'get_peers', 'bootstrap', 'their_peer', 'our_peer', 'announce']
+const CASES = ['ping', 'find_node', 'get_peers', 'bootstrap', 'their_peer', 'our_peer', 'announce', 'our_item', 'their_item', 'our_mutable', 'their_mutable']
 const theirs = []
 const ours = []
 try {
@@ -201,11 +227,23 @@ try {
   B1.dht.announce(X, THEIR_PEER_PORT, (err, n) => { announceDone = err ? `error ${err.message}` : n })
   await until(() => announceDone !== null, 12, "B1's announce of X")
   log(`B1 announce of X: ${announceDone}`)
+  // B1 puts an immutable and a mutable item for C to get.
+  const theirPuts = {}
+  B1.dht.put({ v: Buffer.from(THEIR_ITEM) }, (err, hash, n) => { theirPuts.item = err ? `error ${err.message}` : n })
+  B1.dht.put({ k: PK, v: Buffer.from(THEIR_MUTABLE), seq: 1, salt: Buffer.from(THEIR_SALT), sign },
+    (err, hash, n) => { theirPuts.mutable = err ? `error ${err.message}` : n })
+  await until(() => theirPuts.item !== undefined && theirPuts.mutable !== undefined, 12, "B1's puts")
+  log(`B1 puts: ${JSON.stringify(theirPuts)}`)
+  const theirItemTarget = sha1(Buffer.from(`${THEIR_ITEM.length}:${THEIR_ITEM}`))
+  const theirMutableTarget = sha1(PK, Buffer.from(THEIR_SALT))
 
   // 4. C: a fresh node of ours queries them.
   const cArgs = ['--bind', C_ADDR, '--bootstrap', B1.addr, '--allow-local', '--closest', '--seconds', '20', '--exit-when-done']
   for (const b of theirs) cArgs.push('--ping', b.addr)
   cArgs.push('--find-node', T, '--get-peers', X, '--announce', `${Y}:${OUR_PEER_PORT}`)
+  cArgs.push('--get', theirItemTarget, '--put', OUR_ITEM)
+  cArgs.push('--get-mutable', `${PK.toString('hex')}:${THEIR_SALT}`, '--key', SEED.toString('hex'))
+  cArgs.push('--put-mutable', `${OUR_SALT}:1:${OUR_MUTABLE}`)
   const C = new Ours('ours-client', cArgs)
   ours.push(C)
   await until(() => C.exited, 22, 'our client to finish')
@@ -220,6 +258,19 @@ try {
     }
   }
   await until(() => lookups.every(l => l.done), 12, 'lookups on B2, B3')
+
+  // 6. Their gets of C's items, from the network (their own store may hold them).
+  const ourItemTarget = sha1(Buffer.from(`${OUR_ITEM.length}:${OUR_ITEM}`))
+  const ourMutableTarget = sha1(PK, Buffer.from(OUR_SALT))
+  const gets = []
+  for (const b of joiners) {
+    for (const [target, opts] of [[ourItemTarget, { cache: false }], [ourMutableTarget, { cache: false, salt: Buffer.from(OUR_SALT) }]]) {
+      const g = { b, target, done: false }
+      b.dht.get(target, opts, (err, res) => { g.done = true; g.err = err; g.res = res })
+      gets.push(g)
+    }
+  }
+  await until(() => gets.every(g => g.done), 12, 'gets on B2, B3')
 
   // ---- verdicts ---------------------------------------------------------------
   const theirAddrs = new Set(theirs.map(b => b.addr))
@@ -292,6 +343,31 @@ try {
   const errors = ann.filter(([, y]) => y !== 'r').map(([n]) => n)
   result('announce', accepted >= 1 && stored.length > 0 && !errors.length,
     `we count ${accepted} accepted; bittorrent-dht stored it on ${stored}; ${ann.length} announce_peer answered, errors from [${errors}]`)
+
+  // Case 5: BEP 44 items, both ways (immutable, then mutable signed with ed25519).
+  const putsTo = (mutable) => theirs.flatMap(b => b.exchanges(C_ADDR)
+    .filter(([q]) => str(q.q) === 'put' && (q.a.k !== undefined) === mutable)
+    .map(([, a]) => [b.name, str(a.y)]))
+  const found = (target) => gets.filter(g => g.target === target && g.res && g.res.v)
+  const ourPut = (target) => {
+    const m = C.has(new RegExp(`^put ${target} (\\d+)$`))
+    return m.length ? Number(m[0][1]) : 0
+  }
+  for (const [c, target, value, mutable] of [['our_item', ourItemTarget, OUR_ITEM, false], ['our_mutable', ourMutableTarget, OUR_MUTABLE, true]]) {
+    const puts = putsTo(mutable)
+    const refused = puts.filter(([, y]) => y !== 'r').map(([n]) => n)
+    const finders = found(target).filter(g => str(g.res.v) === value && (!mutable || g.res.seq === 1)).map(g => g.b.name)
+    result(c, ourPut(target) >= 1 && puts.length > 0 && !refused.length && finders.length > 0,
+      `we count ${ourPut(target)} stored; ${puts.length} puts answered by bittorrent-dht, refused by [${refused}]; their gets found it on [${finders}]`)
+  }
+  const want = (s) => Buffer.from(`${s.length}:${s}`).toString('hex')
+  const item = C.has(new RegExp(`^item ${theirItemTarget} ([0-9a-f]+)$`))
+  result('their_item', item.length > 0 && item[0][1] === want(THEIR_ITEM),
+    `B1's put: ${theirPuts.item}; our get printed ${item.length ? item[0][1] : 'nothing'}`)
+  const mut = C.has(new RegExp(`^mutable-item ${theirMutableTarget} (\\d+) ([0-9a-f]+)$`))
+  const last = mut[mut.length - 1]
+  result('their_mutable', !!last && last[1] === '1' && last[2] === want(THEIR_MUTABLE),
+    `B1's put: ${theirPuts.mutable}; our get printed seq ${last ? last[1] : '-'} value ${last ? last[2] : 'nothing'}`)
 } catch (e) {
   console.error(e)
   const decided = new Set(results.map(r => r.split('\t')[2]))

@@ -14,6 +14,13 @@ Topology (IPv4; IPv6 is the same on [::1] with other ports):
     L2..L4 libtorrent 127.0.0.12-14, dht_bootstrap_nodes = O only
     C   our node   127.0.0.2:27002, a fresh client run once everything is up:
         --ping L1..L4 --find-node T --get-peers X --announce Y:7002
+        --get LT_ITEM_TARGET --put OUR_ITEM
+        --get-mutable PK:LT_SALT --key SK --put-mutable OUR_SALT:1:OUR_MUTABLE
+
+BEP 44 (case 5): L1 puts the immutable item LT_ITEM and the mutable LT_MUTABLE before C
+starts, C gets them; C puts OUR_ITEM and the mutable OUR_MUTABLE, and L2..L4 get them
+with dht_get_immutable_item / dht_get_mutable_item. Both sides sign with the key of
+BEP 44's test vectors (SK is its 64-byte expanded form, which both take).
 
 L1 announces X (a magnet-only torrent: the Python bindings cannot call dht_announce;
 libtorrent announces with implied_port=1, so the peer is L1's own address and port).
@@ -25,6 +32,7 @@ the same lines go to --results.
 """
 
 import argparse
+import hashlib
 import ipaddress
 import os
 import re
@@ -41,6 +49,15 @@ X = "5858585858585858585858585858585858585858"  # announced by libtorrent (L1)
 Y = "5959595959595959595959595959595959595959"  # announced by our node (C)
 T = "0123456789abcdef0123456789abcdef01234567"  # find_node target
 OUR_PEER_PORT = 7002
+LT_ITEM = b"put by libtorrent"  # bencoded: 17:put by libtorrent
+OUR_ITEM = "put by btdht"  # bencoded by examples/node.rs: 12:put by btdht
+SK = bytes.fromhex(
+    "e06d3183d14159228433ed599221b80bd0a5ce8352e4bdf0262f76786ef1c74d"
+    "b7e7a9fea2c0eb269d61e3b38e450a22e754941ac78479d6c54e1faf6037881d"
+)
+PK = bytes.fromhex("77ff84905a91936367c01360803104f92432fcd904a43511876df5cdf3e7e548")
+LT_SALT, LT_MUTABLE = "lt-salt", "mutable by libtorrent"
+OUR_SALT, OUR_MUTABLE = "btdht-salt", "mutable by btdht"
 
 START = time.monotonic()
 
@@ -172,6 +189,23 @@ class Lt:
             elif isinstance(a, lt.dht_get_peers_reply_alert):
                 peers = [fmt_addr(str(ip), int(port)) for ip, port in a.peers()]
                 self.events.append(("peers", str(a.info_hash), peers))
+            elif isinstance(a, lt.dht_put_alert):
+                self.events.append(("put", str(a.target), int(a.num_success)))
+            elif isinstance(a, lt.dht_immutable_item_alert):
+                # 2.0.8's bindings give {"key": target, "value": entry}; a string entry
+                # comes out as bytes (or str, in other versions).
+                v = a.item
+                if isinstance(v, dict):
+                    v = v.get("value")
+                self.events.append(("item", str(a.target), v.encode() if isinstance(v, str) else v))
+            elif isinstance(a, lt.dht_mutable_item_alert):
+                v = a.item
+                if isinstance(v, dict):
+                    v = v.get("value")
+                salt = a.salt.encode() if isinstance(a.salt, str) else bytes(a.salt)
+                self.events.append(
+                    ("mutable", bytes(a.key).hex(), salt, int(a.seq), v.encode() if isinstance(v, str) else v)
+                )
             elif isinstance(a, lt.dht_stats_alert):
                 nodes = sum(int(b["num_nodes"]) for b in a.routing_table)
                 self.events.append(("stats", nodes))
@@ -291,6 +325,10 @@ def main():
         )
         # Stop re-announcing: from here on X's peer lives only in the nodes' stores.
         L1.ses.remove_torrent(handle)
+        # L1 puts an immutable item for C to get.
+        lt_target = str(L1.ses.dht_put_immutable_item(LT_ITEM))
+        L1.ses.dht_put_mutable_item(SK, PK, LT_MUTABLE, LT_SALT)
+        until(lambda: len(L1.of("put")) >= 2, 10, "two dht_put_alerts on L1")
         idle(1)
 
         # 4. C: a fresh node of ours queries them.
@@ -299,6 +337,9 @@ def main():
         for s in nodes:
             c_args += ["--ping", s.addr]
         c_args += ["--find-node", T, "--get-peers", X, "--announce", f"{Y}:{OUR_PEER_PORT}"]
+        c_args += ["--get", lt_target, "--put", OUR_ITEM]
+        c_args += ["--get-mutable", f"{PK.hex()}:{LT_SALT}", "--key", SK.hex()]
+        c_args += ["--put-mutable", f"{OUR_SALT}:1:{OUR_MUTABLE}"]
         C = Ours("ours-client", a.node, c_args, a.logs)
         ours.append(C)
         until(lambda: C.proc.poll() is not None, 22, "our client to finish")
@@ -315,6 +356,28 @@ def main():
             lambda: all(replies(s, X) and replies(s, Y) for s in joiners),
             12,
             "dht_get_peers replies on L2..L4",
+        )
+        # Their gets of the item C put.
+        our_mutable_target = hashlib.sha1(PK + OUR_SALT.encode()).hexdigest()
+        our_put = [m for m in C.has(r"^put ([0-9a-f]{40}) (\d+)$") if m.group(1) != our_mutable_target]
+        our_target = our_put[0].group(1) if our_put else None
+        for s in joiners:
+            s.ses.dht_get_mutable_item(PK, OUR_SALT)
+
+        def got_our_mutable(s):
+            return [(seq, v) for k, salt, seq, v in s.of("mutable") if salt == OUR_SALT.encode()]
+
+        if our_target:
+            for s in joiners:
+                s.ses.dht_get_immutable_item(lt.sha1_hash(bytes.fromhex(our_target)))
+
+        def got_ours(s):
+            return [v for t, v in s.of("item") if t == our_target]
+
+        until(
+            lambda: all(got_ours(s) and got_our_mutable(s) for s in joiners),
+            10,
+            "dht_immutable_item_alert and dht_mutable_item_alert on L2..L4",
         )
         for s in nodes:
             s.ses.post_dht_stats()
@@ -462,12 +525,82 @@ def main():
             f"we count {accepted} accepted; libtorrent stored it on {stored}; "
             f"{len(ann)} announce_peer answered, errors from {errors}",
         )
+
+        # Case 5a: our BEP 44 put stored by libtorrent nodes (their answers to our `put`
+        # are responses), and found by their dht_get_immutable_item.
+        puts = [
+            (s.name, ans.get(b"y"))
+            for s in nodes
+            for q, ans in s.exchanges(C_ADDR)
+            if q.get(b"q") == b"put" and b"k" not in q.get(b"a", {})
+        ]
+        stored_by = [n for n, y in puts if y == b"r"]
+        finders = [s.name for s in joiners if OUR_ITEM.encode() in got_ours(s)]
+        count = int(our_put[0].group(2)) if our_put else 0
+        result(
+            "our_item",
+            count >= 1 and bool(stored_by) and bool(finders),
+            f"we count {count} stored; libtorrent answered {len(stored_by)}/{len(puts)} puts "
+            f"with a response; their gets found it on {finders}",
+        )
+
+        # Case 5b: libtorrent's put, found by our get (the value checked against its target).
+        want = f"{len(LT_ITEM)}:".encode().hex() + LT_ITEM.hex()
+        got = C.has(rf"^item {lt_target} ([0-9a-f]+)$")
+        result(
+            "their_item",
+            bool(got) and got[0].group(1) == want and bool(L1.of("put")),
+            f"L1's put stored on {L1.of('put')[-1][1] if L1.of('put') else 0} nodes; "
+            f"our get printed {got[0].group(1) if got else 'nothing'}",
+        )
+
+        # Case 5c: our mutable put, signed by our ed25519 code: libtorrent nodes verified
+        # and stored it, and their dht_get_mutable_item found it with seq 1.
+        m = C.has(rf"^put {our_mutable_target} (\d+)$")
+        count = int(m[0].group(1)) if m else 0
+        finders = [s.name for s in joiners if (1, OUR_MUTABLE.encode()) in got_our_mutable(s)]
+        puts = [
+            (s.name, ans.get(b"y"))
+            for s in nodes
+            for q, ans in s.exchanges(C_ADDR)
+            if q.get(b"q") == b"put" and b"k" in q.get(b"a", {})
+        ]
+        refused = [n for n, y in puts if y != b"r"]
+        result(
+            "our_mutable",
+            count >= 1 and bool(finders) and not refused,
+            f"we count {count} stored; {len(puts)} mutable puts answered by libtorrent, "
+            f"refused by {refused}; their gets found seq 1 on {finders}",
+        )
+
+        # Case 5d: libtorrent's mutable put, its signature verified by our get.
+        lt_mutable_target = hashlib.sha1(PK + LT_SALT.encode()).hexdigest()
+        want = f"{len(LT_MUTABLE)}:".encode().hex() + LT_MUTABLE.encode().hex()
+        got = C.has(rf"^mutable-item {lt_mutable_target} (\d+) ([0-9a-f]+)$")
+        result(
+            "their_mutable",
+            bool(got) and got[-1].group(2) == want,
+            f"our get printed seq {got[-1].group(1) if got else '-'} value "
+            f"{got[-1].group(2) if got else 'nothing'}",
+        )
     except Exception as e:  # a harness error fails every case not yet decided
         import traceback
 
         traceback.print_exc()
         decided = {r.split("\t")[2] for r in results}
-        for case in ["ping", "find_node", "get_peers", "bootstrap", "their_peer", "our_peer", "announce"]:
+        for case in [
+            "ping",
+            "find_node",
+            "get_peers",
+            "bootstrap",
+            "their_peer",
+            "our_peer",
+            "announce",
+            "our_item",
+            "their_item",
+            "our_mutable",
+            "their_mutable",
+        ]:
             if case not in decided:
                 result(case, False, f"harness error: {e!r}")
     finally:

@@ -1,8 +1,12 @@
 //! What the node reports: events, query handles, counters.
 
 use crate::id::Id;
+use crate::krpc::ErrorCode;
 use crate::lookup::LookupStats;
 use crate::routing::Node;
+use crate::store::Item;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
@@ -37,7 +41,7 @@ pub enum Event {
         /// The peer's address.
         peer: SocketAddr,
     },
-    /// A `find_node` or `get_peers` lookup finished. Its closest nodes and their tokens
+    /// A `find_node`, `get_peers` or `get_item` lookup finished. Its closest nodes and their tokens
     /// stay readable through [`Dht::query`](super::Dht::query) for a while.
     LookupDone {
         /// The query.
@@ -60,6 +64,83 @@ pub enum Event {
         accepted: usize,
         /// Lookup counters.
         stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// A [`Dht::get_item`](super::Dht::get_item) lookup found a valid item: an
+    /// immutable one (once), or a mutable one with a higher `seq` than any found before
+    /// for the query. The item may be this node's own stored copy.
+    Item {
+        /// The query.
+        query: QueryId,
+        /// The item's target.
+        target: Id,
+        /// The item, checked: its value hashes to the target, or its signature verifies.
+        /// (Boxed: it is the largest payload, and the event queue holds many events.)
+        item: Box<Item>,
+    },
+    /// A [`Dht::put_item`](super::Dht::put_item) finished: the lookup, then `put` to the
+    /// closest nodes that gave tokens.
+    ItemPut {
+        /// The query.
+        query: QueryId,
+        /// The item's target.
+        target: Id,
+        /// Nodes that stored the item.
+        stored: usize,
+        /// Nodes that answered with an error.
+        refused: usize,
+        /// The first error code answered, e.g. [`ErrorCode::CasMismatch`] (301): re-read
+        /// the item and put again.
+        error: Option<ErrorCode>,
+        /// Lookup counters.
+        stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// A [`Dht::scrape`](super::Dht::scrape) finished (BEP 33): the estimates from the
+    /// union of the filters received, rounded (0 when no filter had a bit set).
+    Scraped {
+        /// The query.
+        query: QueryId,
+        /// The info-hash scraped.
+        info_hash: Id,
+        /// Estimated seeds (distinct IPs in the merged `BFsd`).
+        seeds: u32,
+        /// Estimated downloaders (distinct IPs in the merged `BFpe`).
+        peers: u32,
+        /// Nodes whose answers carried filters (this node's own store counts as one).
+        responses: usize,
+        /// Lookup counters.
+        stats: LookupStats,
+        /// Time from start to finish.
+        elapsed: Duration,
+    },
+    /// A node answered a BEP 51 `sample_infohashes` of a
+    /// [`Dht::walk_samples`](super::Dht::walk_samples) walk or a
+    /// [`Dht::sample_infohashes`](super::Dht::sample_infohashes) query.
+    Samples {
+        /// The walk or query.
+        query: QueryId,
+        /// Who answered.
+        node: Node,
+        /// `num`: how many info-hashes the node says it stores (0 if absent or negative).
+        num: u64,
+        /// `interval`: how long before asking the node again.
+        interval: Duration,
+        /// `samples`: the info-hashes it sent.
+        samples: Vec<Id>,
+    },
+    /// A BEP 51 walk or single query finished.
+    WalkDone {
+        /// The walk or query.
+        query: QueryId,
+        /// Nodes asked.
+        asked: usize,
+        /// Nodes that answered.
+        answered: usize,
+        /// Info-hashes received in all (repeats included).
+        samples: u64,
         /// Time from start to finish.
         elapsed: Duration,
     },
@@ -132,6 +213,10 @@ pub struct Stats {
     pub stored_torrents: usize,
     /// BEP 44 items held.
     pub stored_items: usize,
+    /// Items in answers to [`Dht::get_item`](super::Dht::get_item) lookups that failed
+    /// their check (a value that is not the target's, another key, a bad signature):
+    /// forged or corrupt, and ignored.
+    pub bad_items: u64,
     /// `announce_peer` and `put` queries with a valid token that the stores refused
     /// (full, per-IP limit, or a BEP 44 rule).
     pub store_refused: u64,

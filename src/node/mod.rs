@@ -33,25 +33,72 @@
 //! [`MAX_DATAGRAM_LEN`](crate::krpc::MAX_DATAGRAM_LEN) bytes always suffices; a datagram
 //! that does not fit a smaller buffer is dropped and counted in
 //! [`Stats::dropped_outgoing`], and the next one is tried.
+//!
+//! # Several addresses (BEP 45)
+//!
+//! A host with several addresses runs one `Dht` per bound socket address: BEP 45 asks
+//! that each address look like an independent node, with its own node id, its own
+//! routing table (or a shared one with several home buckets), tokens sent only from the
+//! socket that received them, and answers from the socket a query arrived on. A `Dht`
+//! is exactly that unit: its id, tables, tokens, stores and transactions are its own,
+//! and the driver keeps the pairing by feeding each socket's datagrams to that socket's
+//! `Dht` and sending its transmits from that socket. Ids should be far apart: give
+//! each node its own seed (random ids), or derive them with [`Dht::with_id`] by flipping
+//! high bits. A `put_item` or `announce` on one of them suffices (BEP 45); an announce
+//! from several needs one lookup each, as tokens are per address.
+//!
+//! ```
+//! use btdht::Id;
+//! use btdht::node::{Config, Dht};
+//! use btdht::time::Instant;
+//! use core::net::SocketAddr;
+//!
+//! let now = Instant::from_millis(0);
+//! let id = Id::from_bytes([0x11; 20]);
+//! let mut far = *id.as_bytes();
+//! far[0] ^= 0x80; // the farthest possible: the first bit differs
+//! let far = Id::from_bytes(far);
+//! // One node per bound address (each driven with its own socket).
+//! let mut nodes: [(SocketAddr, Dht); 2] = [
+//!     ("192.0.2.1:6881".parse().unwrap(), Dht::with_id(Config::default(), [1; 32], id, now)),
+//!     ("198.51.100.7:6881".parse().unwrap(), Dht::with_id(Config::default(), [2; 32], far, now)),
+//! ];
+//! // A ping that arrived on the second socket goes to the second node, which answers
+//! // with its own id; the answer leaves from that socket.
+//! let (_, dht) = &mut nodes[1];
+//! let from: SocketAddr = "203.0.113.9:4000".parse().unwrap();
+//! dht.handle_datagram(now, from, b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe");
+//! let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+//! let t = dht.poll_transmit(now, &mut buf).unwrap();
+//! assert_eq!(t.to, from);
+//! let answer = btdht::krpc::Message::decode(&buf[..t.len]).unwrap();
+//! let btdht::krpc::Body::Response(r) = answer.body else { unreachable!() };
+//! assert_eq!(r.id, far);
+//! assert!(nodes[0].1.poll_transmit(now, &mut buf).is_none(), "the first node saw nothing");
+//! ```
 
 mod config;
 mod event;
+mod items;
 mod ratelimit;
 mod reply;
 mod rng;
 mod search;
 mod serve;
 mod transactions;
+mod walk;
 
 pub use config::{Config, Families, Mode, RateLimit};
 pub use event::{Event, QueryId, Stats};
+pub use items::{ItemTarget, MutableItem};
 pub use transactions::TRANSACTION_ID_LEN;
+pub use walk::WalkConfig;
 
 use crate::id::Id;
 use crate::krpc::{Body, Message, MessageKind};
 use crate::lookup::StoredToken;
 use crate::routing::{Family, Insert, Node, RoutingTable};
-use crate::store::{InfoHashSampler, ItemStore, PeerStore, SignatureVerifier};
+use crate::store::{InfoHashSampler, ItemError, ItemStore, PeerStore, SignatureVerifier};
 use crate::time::Instant;
 use crate::token::Tokens;
 use alloc::boxed::Box;
@@ -96,6 +143,9 @@ pub enum CommandError {
     FamilyDisabled,
     /// The transaction table is full.
     TooManyTransactions,
+    /// A BEP 44 item no node would store, or a mutable item's lookup without a
+    /// [`SignatureVerifier`] to check the answers.
+    Item(ItemError),
 }
 
 impl fmt::Display for CommandError {
@@ -104,6 +154,7 @@ impl fmt::Display for CommandError {
             CommandError::TooManySearches => "too many searches running",
             CommandError::FamilyDisabled => "address family not enabled",
             CommandError::TooManyTransactions => "too many queries in flight",
+            CommandError::Item(e) => return write!(f, "item refused: {e}"),
         })
     }
 }
@@ -119,6 +170,10 @@ pub(crate) enum Purpose {
     Seed { query: QueryId, family: Family },
     /// An announce_peer after a lookup.
     Announce { query: QueryId },
+    /// A BEP 44 put after a lookup.
+    Put { query: QueryId },
+    /// A BEP 51 sample_infohashes of a walk.
+    Sample { query: QueryId },
     /// A ping: the caller's (with its query id), or table maintenance.
     Ping { query: Option<QueryId> },
 }
@@ -199,6 +254,21 @@ pub(crate) enum OutBody {
         implied_port: bool,
         token: StoredToken,
     },
+    QueryGet {
+        target: Id,
+        seq: Option<i64>,
+    },
+    QuerySample {
+        target: Id,
+    },
+    /// A get_peers with `scrape=1` (BEP 33).
+    QueryScrape {
+        info_hash: Id,
+    },
+    QueryPut {
+        token: StoredToken,
+        item: alloc::sync::Arc<items::PutRequest>,
+    },
     ReplyNodes {
         target: Id,
         v4: bool,
@@ -230,6 +300,13 @@ pub(crate) enum OutBody {
     },
 }
 
+// A driver may move the node into a spawned task or another thread: it stays `Send`
+// (the verifier is `Send + Sync`, a queued put shares its value through an `Arc`).
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<Dht>();
+};
+
 /// The DHT node.
 pub struct Dht {
     config: Config,
@@ -242,6 +319,7 @@ pub struct Dht {
     transactions: Transactions<Purpose>,
     searches: Vec<Search>,
     finished: VecDeque<Search>,
+    walks: Vec<walk::Walk>,
     outgoing: VecDeque<Outgoing>,
     /// An answer waiting ahead of `outgoing` (older than anything in it): see
     /// [`Dht::queue_reply`].
@@ -304,6 +382,7 @@ impl Dht {
             table6,
             searches: Vec::new(),
             finished: VecDeque::new(),
+            walks: Vec::new(),
             // Queues grow to the most they ever held (at most their caps) and keep that
             // capacity: memory is bounded by `Config`, a node pays only for the traffic
             // it has seen, and once warm, answering a query never allocates.
@@ -456,8 +535,10 @@ impl Dht {
         // Pings and announce_peer are sent again on timeout; lookup queries are not (the
         // lookup moves on to other candidates after its soft timeout).
         let retries = match purpose {
-            Purpose::Ping { .. } | Purpose::Announce { .. } => self.config.query_retries,
-            Purpose::Lookup { .. } | Purpose::Seed { .. } => 0,
+            Purpose::Ping { .. } | Purpose::Announce { .. } | Purpose::Put { .. } => {
+                self.config.query_retries
+            }
+            Purpose::Lookup { .. } | Purpose::Seed { .. } | Purpose::Sample { .. } => 0,
         };
         self.send_query_with(to, expect, body, purpose, retries)
     }
@@ -511,6 +592,9 @@ impl Dht {
         for s in &self.searches {
             consider(s.next_deadline());
         }
+        for w in &self.walks {
+            consider(w.next_deadline());
+        }
         if self.node_count() > 0 {
             consider(Some(self.next_maintenance));
         }
@@ -535,6 +619,9 @@ impl Dht {
         }
         self.expired = expired;
         self.drive_all();
+        if !self.walks.is_empty() {
+            self.drive_walks();
+        }
         if now >= self.next_maintenance {
             self.next_maintenance = now + MAINTENANCE_EVERY;
             self.maintain(now);
@@ -625,10 +712,17 @@ impl Dht {
         match &msg.body {
             Body::Query(q) => self.on_query(now, from, msg, q),
             Body::Response(r) => self.on_response(now, from, msg, r),
-            Body::Error(_) => {
+            Body::Error(e) => {
                 match self.transactions.take(msg.transaction_id, from) {
                     // The node is alive but refused: the step failed, the node did not.
-                    Some(p) => self.on_failed(p, false),
+                    Some(p) => {
+                        if let Purpose::Put { query } = p.purpose {
+                            if let Some(i) = self.search_mut(query).and_then(|s| s.item.as_mut()) {
+                                i.record_refusal(e.code);
+                            }
+                        }
+                        self.on_failed(p, false)
+                    }
                     None => self.stats.unmatched = self.stats.unmatched.saturating_add(1),
                 }
                 self.drive_all();
@@ -667,11 +761,12 @@ impl Dht {
                     s.seeds_pending = s.seeds_pending.saturating_sub(1);
                 }
             }
-            Purpose::Announce { query } => {
+            Purpose::Announce { query } | Purpose::Put { query } => {
                 if let Some(s) = self.search_mut(query) {
                     s.announce_answered(false);
                 }
             }
+            Purpose::Sample { query } => self.walk_answer(query, None),
             Purpose::Ping { query: Some(query) } => {
                 self.push_event(Event::PingTimeout { query, addr: p.to })
             }
@@ -709,11 +804,12 @@ impl Dht {
                 let seed = matches!(p.purpose, Purpose::Seed { .. });
                 self.search_response(query, family, node, r, seed);
             }
-            Purpose::Announce { query } => {
+            Purpose::Announce { query } | Purpose::Put { query } => {
                 if let Some(s) = self.search_mut(query) {
                     s.announce_answered(true);
                 }
             }
+            Purpose::Sample { query } => self.walk_answer(query, Some((node, r))),
             Purpose::Ping { query: Some(query) } => {
                 self.push_event(Event::Pong { query, node, rtt })
             }
@@ -868,13 +964,113 @@ impl Dht {
         self.start_search(search::Kind::Announce { port }, info_hash, &[])
     }
 
+    /// Looks up a BEP 44 item: [`Event::Item`] for each valid item found (an immutable
+    /// one once; a mutable one each time a higher `seq` is found), then
+    /// [`Event::LookupDone`]; the best item stays readable through
+    /// [`QueryInfo::item`]. An immutable item's lookup ends at its first valid copy.
+    ///
+    /// A mutable item needs a [`SignatureVerifier`] ([`Dht::set_signature_verifier`]):
+    /// without one the command is refused with [`ItemError::NoVerifier`], as no answer
+    /// could be checked.
+    ///
+    /// ```
+    /// use btdht::node::{Config, Dht, ItemTarget};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let target = "e5f96f6f38320f0f33959cb4d3d656452117aadb".parse().unwrap();
+    /// let query = dht.get_item(Instant::from_millis(0), ItemTarget::Immutable(target))?;
+    /// assert!(dht.query(query).unwrap().item().is_none());
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
+    pub fn get_item(
+        &mut self,
+        now: Instant,
+        item: ItemTarget<'_>,
+    ) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        let state = self.item_get_state(&item)?;
+        self.start_search_with(
+            search::Kind::GetItem,
+            item.target(),
+            &[],
+            Some(Box::new(state)),
+        )
+    }
+
+    /// Stores a BEP 44 item in the DHT: a `get` lookup of its target for write tokens,
+    /// then `put` to the closest nodes that gave one; ends with [`Event::ItemPut`], which
+    /// says how many stored it. `mutable` is `None` for an immutable item (stored under
+    /// the SHA-1 of `value`), else its signed fields ([`MutableItem::sign`]).
+    ///
+    /// Nodes may drop an item 2 hours after its last put (BEP 44): a publisher puts it
+    /// again every hour.
+    ///
+    /// A `put` carrying a value near 1000 bytes is larger than BEP 32's 1024 bytes: it
+    /// needs a [`Dht::poll_transmit`] buffer of
+    /// [`MAX_DATAGRAM_LEN`](crate::krpc::MAX_DATAGRAM_LEN) (a smaller buffer drops it and
+    /// counts it in [`Stats::dropped_outgoing`]).
+    ///
+    /// Refused with [`CommandError::Item`] when no node would store it: a value over
+    /// 1000 bytes or not canonical bencode, a salt over 64 bytes, a negative `seq`, or
+    /// (with a verifier set) a signature that does not verify.
+    ///
+    /// ```
+    /// use btdht::bencode::RawValue;
+    /// use btdht::node::{Config, Dht};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let value = RawValue::new(b"12:Hello World!").unwrap();
+    /// let query = dht.put_item(Instant::from_millis(0), value, None)?;
+    /// assert_eq!(
+    ///     dht.query(query).unwrap().target(),
+    ///     btdht::store::immutable_target(value)
+    /// );
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
+    pub fn put_item(
+        &mut self,
+        now: Instant,
+        value: crate::bencode::RawValue<'_>,
+        mutable: Option<MutableItem<'_>>,
+    ) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        let (target, state) = self.item_put_state(value, mutable.as_ref())?;
+        self.start_search_with(search::Kind::PutItem, target, &[], Some(Box::new(state)))
+    }
+
+    /// Estimates how many seeds and downloaders `info_hash` has (BEP 33): a `get_peers`
+    /// lookup with `scrape=1` whose answers' `BFsd` and `BFpe` bloom filters (and this
+    /// node's own) are merged; ends with [`Event::Scraped`]. Answers from nodes without
+    /// BEP 33 (`values`, no filters) count their peers as downloaders, unless a seed
+    /// filter already has them. The merged filters stay
+    /// readable through [`QueryInfo::scrape`].
+    ///
+    /// ```
+    /// use btdht::node::{Config, Dht};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let q = dht.scrape(Instant::from_millis(0), btdht::Id::from_bytes([1; 20]))?;
+    /// assert!(dht.query(q).unwrap().scrape().unwrap().seeds.is_empty());
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
+    pub fn scrape(&mut self, now: Instant, info_hash: Id) -> Result<QueryId, CommandError> {
+        self.advance(now);
+        self.start_search(search::Kind::Scrape, info_hash, &[])
+    }
+
     /// Stops a search; its queries in flight are forgotten.
     pub fn cancel(&mut self, query: QueryId) {
         self.searches.retain(|s| s.id != query);
+        self.walks.retain(|w| w.id != query);
         self.transactions.retain(|p| match p.purpose {
             Purpose::Lookup { query: q, .. }
             | Purpose::Seed { query: q, .. }
-            | Purpose::Announce { query: q } => q != query,
+            | Purpose::Announce { query: q }
+            | Purpose::Put { query: q }
+            | Purpose::Sample { query: q } => q != query,
             Purpose::Ping { query: q } => q != Some(query),
         });
     }
@@ -910,5 +1106,19 @@ impl<'a> QueryInfo<'a> {
     /// The closest nodes that answered, closest first, with the token each gave.
     pub fn closest(&self) -> impl Iterator<Item = (Node, Option<&'a [u8]>)> + 'a {
         self.search.closest()
+    }
+
+    /// For a [`Dht::get_item`] lookup: the best valid item found so far (for a mutable
+    /// item, the highest `seq`).
+    pub fn item(&self) -> Option<&'a crate::store::Item> {
+        self.search.item.as_ref()?.best.as_ref()
+    }
+
+    /// For a [`Dht::scrape`]: the union of the BEP 33 filters received so far (the
+    /// peers of answers without filters join the downloader filter when it finishes)
+    /// ([`BloomFilter::estimate`](crate::store::BloomFilter::estimate) gives the
+    /// unrounded counts).
+    pub fn scrape(&self) -> Option<&'a crate::store::Scrape> {
+        self.search.scrape.as_deref().map(|a| &a.filters)
     }
 }

@@ -1,14 +1,18 @@
 //! Searches: lookups started by commands (and by maintenance), driven by answers and
 //! timers, finished with an event.
 
+use super::items::{Checked, ItemState};
 use super::{CommandError, Dht, Event, OutBody, Purpose, QueryId};
 use crate::id::Id;
 use crate::krpc::Response;
 use crate::lookup::{Lookup, LookupStats};
 use crate::routing::{Family, Liveness, LocalAddresses, Node, is_global};
+use crate::store::{BloomFilter, Scrape};
 use crate::time::Instant;
+use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use arrayvec::ArrayVec;
+use core::net::IpAddr;
 use core::net::SocketAddr;
 
 /// Peers remembered per search to report each once.
@@ -21,6 +25,28 @@ pub(crate) enum Kind {
     FindNode,
     GetPeers,
     Announce { port: Option<u16> },
+    GetItem,
+    PutItem,
+    Scrape,
+}
+
+impl Kind {
+    /// What a lookup step asks; `seq`, for a mutable item's get, is the best version
+    /// found so far (nodes then send the item only if theirs is newer).
+    fn query(self, target: Id, seq: Option<i64>) -> OutBody {
+        match self {
+            Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
+            Kind::GetItem => OutBody::QueryGet { target, seq },
+            Kind::PutItem => OutBody::QueryGet { target, seq: None },
+            Kind::Scrape => OutBody::QueryScrape { info_hash: target },
+            Kind::Bootstrap | Kind::Refresh | Kind::FindNode => OutBody::QueryFindNode { target },
+        }
+    }
+
+    /// Whether the search's end is reported and kept for [`Dht::query`].
+    fn is_command(self) -> bool {
+        !matches!(self, Kind::Bootstrap | Kind::Refresh)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +66,24 @@ pub(crate) struct Search {
     pub(crate) seeds_pending: usize,
     peers_seen: BTreeSet<SocketAddr>,
     phase: Phase,
+    /// BEP 44 get and put searches: what is looked for, found, put.
+    pub(crate) item: Option<Box<ItemState>>,
+    /// A BEP 33 scrape's merged filters.
+    pub(crate) scrape: Option<Box<ScrapeState>>,
+}
+
+/// Legacy peers remembered per scrape (see [`ScrapeState::legacy`]).
+const MAX_LEGACY_PEERS: usize = 1024;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ScrapeState {
+    /// The union of the filters received.
+    pub(crate) filters: Scrape,
+    /// Nodes whose answers carried filters.
+    responses: usize,
+    /// IPs from answers with `values` but no filters (nodes without BEP 33): counted as
+    /// downloaders at the end unless a seed filter has them (BEP 33).
+    legacy: BTreeSet<IpAddr>,
 }
 
 impl Search {
@@ -103,6 +147,21 @@ impl Search {
 
     fn lookups_finished(&self) -> bool {
         self.seeds_pending == 0 && self.lookups.iter().all(|(_, l)| l.is_finished())
+            || self.found_immutable()
+    }
+
+    /// The `seq` of the best mutable item found so far.
+    fn best_seq(&self) -> Option<i64> {
+        self.item.as_ref()?.best.as_ref()?.seq()
+    }
+
+    /// An immutable item's get is over once one valid copy is found: every copy is the same.
+    fn found_immutable(&self) -> bool {
+        self.kind == Kind::GetItem
+            && self
+                .item
+                .as_ref()
+                .is_some_and(|i| i.is_immutable() && i.best.is_some())
     }
 }
 
@@ -120,7 +179,20 @@ impl Dht {
         target: Id,
         seeds: &[SocketAddr],
     ) -> Result<QueryId, CommandError> {
-        if self.searches.len() >= self.config.max_searches.max(1) {
+        self.start_search_with(kind, target, seeds, None)
+    }
+
+    /// [`Dht::start_search`] with the item state of a BEP 44 get or put.
+    pub(crate) fn start_search_with(
+        &mut self,
+        kind: Kind,
+        target: Id,
+        seeds: &[SocketAddr],
+        item: Option<Box<ItemState>>,
+    ) -> Result<QueryId, CommandError> {
+        // BEP 51 walks count against the same cap.
+        let running = self.searches.len().saturating_add(self.walks.len());
+        if running >= self.config.max_searches.max(1) {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
@@ -134,6 +206,16 @@ impl Dht {
             seeds_pending: 0,
             peers_seen: BTreeSet::new(),
             phase: Phase::Lookup,
+            item,
+            // This node's own filters count, as its own peers do for get_peers.
+            scrape: (kind == Kind::Scrape).then(|| {
+                let own = self.peers.scrape(now, &target);
+                Box::new(ScrapeState {
+                    responses: usize::from(own.is_some()),
+                    filters: own.unwrap_or_default(),
+                    legacy: BTreeSet::new(),
+                })
+            }),
         };
         for family in [Family::V4, Family::V6] {
             let Some(table) = self.table(family) else {
@@ -157,7 +239,26 @@ impl Dht {
                 }
             }
         }
+        // Likewise an item put to this node.
+        let local_item = match &search.item {
+            Some(state) if kind == Kind::GetItem => self
+                .items
+                .get(now, &target)
+                .filter(|i| state.is_better(i))
+                .cloned(),
+            _ => None,
+        };
+        if let (Some(item), Some(state)) = (&local_item, &mut search.item) {
+            state.best = Some(item.clone());
+        }
         self.searches.push(search);
+        if let Some(item) = local_item {
+            self.push_event(Event::Item {
+                query: id,
+                target,
+                item: Box::new(item),
+            });
+        }
         for peer in local {
             self.push_event(Event::Peer {
                 query: id,
@@ -165,10 +266,8 @@ impl Dht {
                 peer,
             });
         }
-        let body = match kind {
-            Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
-            _ => OutBody::QueryFindNode { target },
-        };
+        let best_seq = self.search_mut(id).and_then(|s| s.best_seq());
+        let body = kind.query(target, best_seq);
         for addr in seeds {
             let family = Family::of(addr);
             if self.table(family).is_none() {
@@ -231,9 +330,32 @@ impl Dht {
             }
         }
         let now = self.now;
+        let checked = match self.searches.iter().find(|s| s.id == query) {
+            Some(s) if s.kind == Kind::GetItem => {
+                s.item.as_deref().map_or(Checked::Absent, |state| {
+                    self.checked_item(state, &s.target, r)
+                })
+            }
+            _ => Checked::Absent,
+        };
+        let found = match checked {
+            Checked::Valid(item) => Some(item),
+            Checked::Invalid => {
+                self.stats.bad_items = self.stats.bad_items.saturating_add(1);
+                None
+            }
+            Checked::Absent | Checked::Stale => None,
+        };
         let mut peers: ArrayVec<SocketAddr, 128> = ArrayVec::new();
         let Some(s) = self.search_mut(query) else {
             return;
+        };
+        let found = match (found, &mut s.item) {
+            (Some(item), Some(state)) if state.is_better(&item) => {
+                state.best = Some(item.clone());
+                Some(item)
+            }
+            _ => None,
         };
         let reports_peers = matches!(s.kind, Kind::GetPeers | Kind::Announce { .. });
         if let Some(values) = r.values.filter(|_| reports_peers) {
@@ -243,6 +365,24 @@ impl Dht {
                     && peers.try_push(peer).is_err()
                 {
                     break;
+                }
+            }
+        }
+        if let Some(acc) = &mut s.scrape {
+            if r.bf_seeds.is_some() || r.bf_peers.is_some() {
+                if let Some(bf) = r.bf_seeds {
+                    acc.filters.seeds.merge(&BloomFilter::from_bytes(*bf));
+                }
+                if let Some(bf) = r.bf_peers {
+                    acc.filters.peers.merge(&BloomFilter::from_bytes(*bf));
+                }
+                acc.responses = acc.responses.saturating_add(1);
+            } else if let Some(values) = r.values {
+                for peer in values.iter() {
+                    if acc.legacy.len() >= MAX_LEGACY_PEERS {
+                        break;
+                    }
+                    acc.legacy.insert(peer.ip().to_canonical());
                 }
             }
         }
@@ -264,6 +404,13 @@ impl Dht {
                 peer,
             });
         }
+        if let Some(item) = found {
+            self.push_event(Event::Item {
+                query,
+                target: info_hash,
+                item: Box::new(item),
+            });
+        }
     }
 
     /// Sends what every running search wants sent and finishes those that are done.
@@ -280,7 +427,9 @@ impl Dht {
             let Some(s) = self.search_mut(id) else {
                 return;
             };
-            if s.phase != Phase::Lookup {
+            // An immutable item already found (maybe in this node's own store) needs no
+            // more queries.
+            if s.phase != Phase::Lookup || s.found_immutable() {
                 break;
             }
             let mut next = None;
@@ -292,15 +441,11 @@ impl Dht {
             }
             let kind = s.kind;
             let target = s.target;
+            let best_seq = s.best_seq();
             let Some((family, node)) = next else {
                 break;
             };
-            let body = match kind {
-                Kind::GetPeers | Kind::Announce { .. } => {
-                    OutBody::QueryGetPeers { info_hash: target }
-                }
-                _ => OutBody::QueryFindNode { target },
-            };
+            let body = kind.query(target, best_seq);
             if !self.send_query(
                 node.addr,
                 Some(node.id),
@@ -357,6 +502,36 @@ impl Dht {
                         };
                     }
                     self.maybe_finish(id);
+                } else if let (Kind::PutItem, Some(put)) =
+                    (s.kind, s.item.as_ref().and_then(|i| i.put.clone()))
+                {
+                    let targets: ArrayVec<(Node, crate::lookup::StoredToken), 16> = s
+                        .closest()
+                        .filter_map(|(n, t)| Some((n, crate::lookup::StoredToken::from_slice(t?))))
+                        .take(16)
+                        .collect();
+                    let mut pending = 0;
+                    for (node, token) in targets {
+                        let body = OutBody::QueryPut {
+                            token,
+                            item: put.clone(),
+                        };
+                        if self.send_query(
+                            node.addr,
+                            Some(node.id),
+                            body,
+                            Purpose::Put { query: id },
+                        ) {
+                            pending += 1;
+                        }
+                    }
+                    if let Some(s) = self.searches.get_mut(index) {
+                        s.phase = Phase::Announcing {
+                            pending,
+                            accepted: 0,
+                        };
+                    }
+                    self.maybe_finish(id);
                 } else {
                     self.finish(index, now);
                 }
@@ -384,7 +559,7 @@ impl Dht {
                 }
             }
             (Kind::Refresh, _) => None,
-            (Kind::FindNode | Kind::GetPeers, _) => Some(Event::LookupDone {
+            (Kind::FindNode | Kind::GetPeers | Kind::GetItem, _) => Some(Event::LookupDone {
                 query: s.id,
                 target: s.target,
                 stats,
@@ -397,21 +572,66 @@ impl Dht {
                 stats,
                 elapsed,
             }),
-            (Kind::Announce { .. }, _) => None,
+            (Kind::PutItem, Phase::Announcing { accepted, .. }) => {
+                let (refused, error) = s.item.as_ref().map_or((0, None), |i| (i.refused, i.error));
+                Some(Event::ItemPut {
+                    query: s.id,
+                    target: s.target,
+                    stored: accepted,
+                    refused,
+                    error,
+                    stats,
+                    elapsed,
+                })
+            }
+            (Kind::Scrape, _) => {
+                if let Some(acc) = &mut s.scrape {
+                    let legacy = core::mem::take(&mut acc.legacy);
+                    for ip in legacy {
+                        if !acc.filters.seeds.contains(ip) {
+                            acc.filters.peers.insert(ip);
+                        }
+                    }
+                }
+                let (seeds, peers, responses) = s.scrape.as_deref().map_or((0, 0, 0), |a| {
+                    (
+                        count(&a.filters.seeds),
+                        count(&a.filters.peers),
+                        a.responses,
+                    )
+                });
+                Some(Event::Scraped {
+                    query: s.id,
+                    info_hash: s.target,
+                    seeds,
+                    peers,
+                    responses,
+                    stats,
+                    elapsed,
+                })
+            }
+            (Kind::Announce { .. } | Kind::PutItem, _) => None,
         };
         s.phase = Phase::Done;
         s.peers_seen = BTreeSet::new();
         if let Some(e) = event {
             self.push_event(e);
         }
-        if matches!(
-            s.kind,
-            Kind::FindNode | Kind::GetPeers | Kind::Announce { .. }
-        ) {
+        if s.kind.is_command() {
             if self.finished.len() >= self.config.max_finished.max(1) {
                 self.finished.pop_front();
             }
             self.finished.push_back(s);
         }
+    }
+}
+
+/// A filter's estimate (BEP 33), rounded; 0 for an empty filter (whose formula gives 0.5).
+fn count(filter: &BloomFilter) -> u32 {
+    if filter.is_empty() {
+        0
+    } else {
+        // `as` saturates; the estimate is at most about 7805.
+        (filter.estimate() + 0.5) as u32
     }
 }

@@ -3,10 +3,11 @@
 use super::event::served_index;
 use super::reply::ReplyWriter;
 use super::{Dht, Mode, Out, OutBody, Outgoing, Tid};
+use crate::bencode::RawValue;
 use crate::id::Id;
 use crate::krpc::{
-    Body, CompactList, ErrorCode, ErrorMessage, Message, NodeV4, NodeV6, Query, QueryKind,
-    Response, Values, Want,
+    Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
+    QueryKind, Response, Values, Want,
 };
 use crate::routing::{Family, Liveness, Node};
 use crate::store::{
@@ -441,6 +442,29 @@ impl Dht {
                 token,
                 seed: false,
             }),
+            OutBody::QueryScrape { info_hash } => query(QueryKind::GetPeers {
+                info_hash: *info_hash,
+                noseed: false,
+                scrape: true,
+            }),
+            OutBody::QuerySample { target } => {
+                query(QueryKind::SampleInfohashes { target: *target })
+            }
+            OutBody::QueryGet { target, seq } => query(QueryKind::Get {
+                target: *target,
+                seq: *seq,
+            }),
+            OutBody::QueryPut { token, item } => query(QueryKind::Put(Put {
+                token,
+                value: RawValue::from_checked(&item.value),
+                mutable: item.mutable.as_ref().map(|(m, cas)| MutablePut {
+                    key: &m.key,
+                    signature: &m.signature,
+                    seq: m.seq,
+                    salt: (!m.salt.is_empty()).then_some(&m.salt[..]),
+                    cas: *cas,
+                }),
+            })),
             OutBody::ReplyEmpty => Body::Response(Response::new(id)),
             OutBody::ReplyNodes { target, v4, v6 } => {
                 let mut r = Response::new(id);

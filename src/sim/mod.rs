@@ -37,6 +37,7 @@ pub mod scenario;
 pub use link::{LinkModel, Rng};
 
 use crate::Id;
+use crate::bencode::RawValue;
 use crate::krpc::{self, Body, Message, Nodes4, QueryKind, Response};
 use crate::node::{Config, Dht, Event};
 use crate::routing::LocalAddresses;
@@ -64,9 +65,11 @@ pub enum Behaviour {
     Silent,
     /// Behind a NAT: datagrams reach it only from addresses it has sent to.
     Nat,
-    /// Answers `find_node` and `get_peers` with made-up nodes very close to the target
-    /// (at addresses where nobody answers) and a wrong token, half the time from a
-    /// spoofed source address; answers pings honestly so that it stays in tables.
+    /// Answers `find_node`, `get_peers` and `get` with made-up nodes very close to the
+    /// target (at addresses where nobody answers) and a wrong token, half the time from
+    /// a spoofed source address, and `get` also with a forged item (a value that is not
+    /// the target's, under a made-up key and signature with the highest `seq`); answers
+    /// pings honestly so that it stays in tables.
     Hostile,
 }
 
@@ -507,9 +510,10 @@ fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8]) -> Option<Vec<u8>> {
     let Body::Query(q) = &msg.body else {
         return None;
     };
-    let target = match q.kind {
-        QueryKind::FindNode { target, .. } => target,
-        QueryKind::GetPeers { info_hash, .. } => info_hash,
+    let (target, item) = match q.kind {
+        QueryKind::FindNode { target, .. } => (target, false),
+        QueryKind::GetPeers { info_hash, .. } => (info_hash, false),
+        QueryKind::Get { target, .. } => (target, true),
         _ => return None,
     };
     // Eight made-up nodes a hair away from the target, where nobody answers.
@@ -528,6 +532,12 @@ fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8]) -> Option<Vec<u8>> {
     let mut r = Response::new(*node.dht.id());
     r.nodes = Nodes4::from_bytes(&compact);
     r.token = Some(b"not a token");
+    if item {
+        r.value = RawValue::new(b"6:forged").ok();
+        r.key = Some(&[0x66; 32]);
+        r.signature = Some(&[0x66; 64]);
+        r.seq = Some(i64::MAX);
+    }
     let answer = Message {
         transaction_id: msg.transaction_id,
         version: None,

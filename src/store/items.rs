@@ -63,6 +63,80 @@ impl<V: SignatureVerifier + ?Sized> SignatureVerifier for &V {
     }
 }
 
+/// Signs mutable items (BEP 44) for publishing: the counterpart of [`SignatureVerifier`].
+///
+/// Like the verifier, the implementation is the caller's: a `no_std` one, a hardware key,
+/// or, with the `ed25519` feature, [`Ed25519Signer`](crate::store::Ed25519Signer).
+/// [`sign_item`] builds the signed buffer and calls [`SignatureSigner::sign`].
+///
+/// ```
+/// use btdht::store::SignatureSigner;
+///
+/// /// A signer for a test: its "signature" is all zeroes.
+/// struct ZeroSig;
+/// impl SignatureSigner for ZeroSig {
+///     fn public_key(&self) -> [u8; 32] {
+///         [1; 32]
+///     }
+///     fn sign(&self, _message: &[u8]) -> [u8; 64] {
+///         [0; 64]
+///     }
+/// }
+/// assert_eq!(ZeroSig.sign(b"3:seqi1e1:v1:x"), [0; 64]);
+/// ```
+pub trait SignatureSigner {
+    /// The ed25519 public key (`k`) the signatures verify under.
+    fn public_key(&self) -> [u8; PUBLIC_KEY_LEN];
+
+    /// The ed25519 signature of `message` by this key.
+    fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN];
+}
+
+impl<S: SignatureSigner + ?Sized> SignatureSigner for &S {
+    fn public_key(&self) -> [u8; PUBLIC_KEY_LEN] {
+        (**self).public_key()
+    }
+
+    fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+        (**self).sign(message)
+    }
+}
+
+/// Signs a mutable item: the signature over [`signed_buffer`]`(salt, seq, value)`.
+///
+/// Refuses what no node would store: a salt over [`MAX_SALT_LEN`] bytes, a value over
+/// [`MAX_VALUE_LEN`] bytes, a negative `seq`.
+///
+/// ```
+/// use btdht::bencode::RawValue;
+/// use btdht::store::{SignatureSigner, sign_item};
+///
+/// struct Echo; // "signs" with the first 64 bytes of the buffer, for the example
+/// impl SignatureSigner for Echo {
+///     fn public_key(&self) -> [u8; 32] { [0; 32] }
+///     fn sign(&self, m: &[u8]) -> [u8; 64] {
+///         let mut s = [0; 64];
+///         s[..m.len().min(64)].copy_from_slice(&m[..m.len().min(64)]);
+///         s
+///     }
+/// }
+/// let sig = sign_item(&Echo, b"", 1, RawValue::new(b"1:x")?).unwrap();
+/// assert_eq!(&sig[..13], b"3:seqi1e1:v1:");
+/// # Ok::<(), btdht::bencode::Error>(())
+/// ```
+pub fn sign_item<S: SignatureSigner + ?Sized>(
+    signer: &S,
+    salt: &[u8],
+    seq: i64,
+    value: RawValue<'_>,
+) -> Result<[u8; SIGNATURE_LEN], ItemError> {
+    if seq < 0 {
+        return Err(ItemError::InvalidSeq);
+    }
+    let buf = signed_buffer(salt, seq, value)?;
+    Ok(signer.sign(&buf))
+}
+
 /// The target of an immutable item: SHA-1 of its bencoded value.
 ///
 /// ```
@@ -265,6 +339,11 @@ pub struct Item {
 }
 
 impl Item {
+    /// An item whose value is valid bencode (checked by the caller).
+    pub(crate) fn from_parts(value: Box<[u8]>, mutable: Option<MutableFields>) -> Self {
+        Item { value, mutable }
+    }
+
     /// `v`, bencoded (checked when stored).
     pub fn value(&self) -> RawValue<'_> {
         // Only checked values are stored.

@@ -11,6 +11,7 @@
 //! | [`PeerStore`] | `announce_peer` results: peers per info-hash, with BEP 33 seed flags |
 //! | [`BloomFilter`] | a BEP 33 scrape filter (`BFsd`, `BFpe`) |
 //! | [`ItemStore`] | BEP 44 immutable and mutable items |
+//! | [`SignatureVerifier`], [`SignatureSigner`] | ed25519 for BEP 44 mutable items: the caller's, or (feature `ed25519`) `Ed25519Verifier`, `Ed25519Signer` |
 //! | [`InfoHashSampler`] | the BEP 51 `sample_infohashes` answer, precomputed per interval |
 //!
 //! # Bounded memory, fair eviction
@@ -52,15 +53,19 @@
 //! ```
 
 mod bloom;
+#[cfg(feature = "ed25519")]
+mod ed25519;
 mod items;
 mod peers;
 mod samples;
 
 pub use bloom::{BloomFilter, bloom_indices};
+#[cfg(feature = "ed25519")]
+pub use ed25519::{Ed25519Signer, Ed25519Verifier};
 pub use items::{
     Item, ItemError, ItemStore, ItemStoreConfig, MAX_SALT_LEN, MAX_SIGNED_BUFFER_LEN,
-    MAX_VALUE_LEN, MutableFields, SignatureVerifier, Stored, immutable_target, is_valid_immutable,
-    mutable_target, put_target, signed_buffer,
+    MAX_VALUE_LEN, MutableFields, SignatureSigner, SignatureVerifier, Stored, immutable_target,
+    is_valid_immutable, mutable_target, put_target, sign_item, signed_buffer,
 };
 pub use peers::{AnnounceError, Announced, PeerInfo, PeerStore, PeerStoreConfig, Scrape};
 pub use samples::{InfoHashSample, InfoHashSampler, MAX_SAMPLES, SamplerConfig};

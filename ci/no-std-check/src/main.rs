@@ -93,5 +93,12 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
         .poll_transmit(btdht::time::Instant::from_millis(1), &mut out)
         .map_or(0, |t| t.len);
     black_box((d.leading_zeros(), sent));
+    // BEP 44 signatures (feature `ed25519`): sign, then verify.
+    use btdht::store::{Ed25519Signer, Ed25519Verifier, SignatureSigner, SignatureVerifier};
+    let signer = Ed25519Signer::from_secret_key(black_box(&[5; 32]));
+    let sig = signer.sign(black_box(b"3:seqi1e1:v1:x"));
+    if !Ed25519Verifier.verify(&signer.public_key(), b"3:seqi1e1:v1:x", &sig) {
+        return 5;
+    }
     0
 }
