@@ -65,9 +65,10 @@ pub struct Config {
     pub lookup: LookupConfig,
     /// A query unanswered this long has failed (default 4 s).
     pub query_timeout: Duration,
-    /// Times a ping or `announce_peer` is sent again, with a new transaction id, after
-    /// timing out (default 1, as BEP 5 suggests one retry before a node counts as failed).
-    /// Lookup queries are never retried: the lookup asks other candidates instead.
+    /// Times a ping, a bootstrap's query to an address, an `announce_peer` or a `put` is
+    /// sent again, with a new transaction id, after timing out (default 1, as BEP 5
+    /// suggests one retry before a node counts as failed). Lookup queries are never
+    /// retried: the lookup asks other candidates instead.
     pub query_retries: u8,
     /// Queries in flight at once (default 512).
     pub max_transactions: usize,

@@ -532,13 +532,17 @@ impl Dht {
         body: OutBody,
         purpose: Purpose,
     ) -> bool {
-        // Pings and announce_peer are sent again on timeout; lookup queries are not (the
-        // lookup moves on to other candidates after its soft timeout).
+        // Pings, seed queries, announce_peer and put are sent again on timeout; lookup
+        // queries are not (the lookup moves on to other candidates after its soft
+        // timeout). A seed query has no such fallback: it goes to a bootstrap address,
+        // often the only one, and a lost datagram would leave the node alone until the
+        // re-bootstrap backoff.
         let retries = match purpose {
-            Purpose::Ping { .. } | Purpose::Announce { .. } | Purpose::Put { .. } => {
-                self.config.query_retries
-            }
-            Purpose::Lookup { .. } | Purpose::Seed { .. } | Purpose::Sample { .. } => 0,
+            Purpose::Ping { .. }
+            | Purpose::Seed { .. }
+            | Purpose::Announce { .. }
+            | Purpose::Put { .. } => self.config.query_retries,
+            Purpose::Lookup { .. } | Purpose::Sample { .. } => 0,
         };
         self.send_query_with(to, expect, body, purpose, retries)
     }
