@@ -9,8 +9,9 @@
 //! Flags: `--nodes N` (default 10000), `--lookups N` (1000), `--seed N` (1), `--loss F`,
 //! `--churn F` (fraction of nodes replaced while the lookups run), `--hostile F`,
 //! `--silent F`, `--nat F` (all default 0), `--rtt-ms N` (median round trip, 100),
-//! `--alpha N`, `--k N`, `--soft-timeout-ms N` (the lookup settings; default: the
-//! crate's). Progress lines go to stderr; the last stdout line starts with `summary`.
+//! `--alpha N`, `--k N`, `--soft-timeout-ms N`, `--attempts N`, `--sibling-probe 0|1`
+//! (the lookup settings; default: the crate's). Progress lines go to stderr; the last
+//! stdout line starts with `summary`.
 
 use btdht::node::Config;
 use btdht::sim::LinkModel;
@@ -52,6 +53,12 @@ fn parse() -> Result<Scenario, String> {
             "--k" => config.lookup.k = int()? as usize,
             "--soft-timeout-ms" => config.lookup.soft_timeout = Duration::from_millis(int()?),
             "--attempts" => config.lookup.attempts = int()? as u8,
+            "--sibling-probe" => {
+                config.lookup.sibling_probe = match int()? {
+                    0 => btdht::lookup::SiblingProbe::Off,
+                    _ => btdht::lookup::SiblingProbe::Once,
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }

@@ -2,7 +2,7 @@
 //! in-memory network where it must find the true closest nodes.
 
 use btdht::Id;
-use btdht::lookup::{Lookup, LookupConfig};
+use btdht::lookup::{Lookup, LookupConfig, SiblingProbe};
 use btdht::routing::Node;
 use btdht::time::Instant;
 use proptest::prelude::*;
@@ -61,6 +61,7 @@ fn a_soft_timeout_frees_the_slot_and_a_late_answer_still_counts() {
 #[test]
 fn it_finishes_when_the_k_closest_have_answered() {
     let mut cfg = LookupConfig::default();
+    cfg.sibling_probe = SiblingProbe::Off;
     cfg.k = 2;
     let mut l = Lookup::new(Id::default(), cfg, t(0));
     l.add_candidates((1..=5).map(|i| node(i, i.into())));
@@ -79,6 +80,7 @@ fn it_finishes_when_the_k_closest_have_answered() {
 #[test]
 fn failed_nodes_are_skipped_and_farther_ones_asked_instead() {
     let mut cfg = LookupConfig::default();
+    cfg.sibling_probe = SiblingProbe::Off;
     cfg.k = 2;
     cfg.alpha = 1;
     let mut l = Lookup::new(Id::default(), cfg, t(0));
@@ -164,6 +166,10 @@ proptest! {
             now += 10;
             let mut batch = Vec::new();
             while let Some(q) = l.next_query(t(now)) { batch.push(q); }
+            // The sibling probe: answered with the nodes closest to its target.
+            while let Some((q, probe)) = l.next_probe(t(now)) {
+                l.on_response(t(now), &q, closest_to(&probe, 8), None);
+            }
             if batch.is_empty() { now += 1000; continue; }
             for (i, q) in batch.into_iter().enumerate() {
                 // Some nodes are dead (never answer; the hard timeout reports them),
@@ -192,6 +198,7 @@ fn time_going_backwards_does_not_break_soft_timeouts() {
 #[test]
 fn an_unanswered_query_is_resent_until_the_attempts_run_out_then_given_up() {
     let mut cfg = LookupConfig::default();
+    cfg.sibling_probe = SiblingProbe::Off;
     (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (1, 1, Duration::from_millis(100), 3);
     let mut l = Lookup::new(Id::default(), cfg, t(0));
     l.add_candidates([node(1, 1), node(2, 2)]);
@@ -226,6 +233,7 @@ fn an_unanswered_query_is_resent_until_the_attempts_run_out_then_given_up() {
 #[test]
 fn a_node_given_up_on_does_not_hold_the_lookup() {
     let mut cfg = LookupConfig::default();
+    cfg.sibling_probe = SiblingProbe::Off;
     (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (2, 1, Duration::from_millis(100), 2);
     let mut l = Lookup::new(Id::default(), cfg, t(0));
     l.add_candidates([node(1, 1), node(2, 2)]);
@@ -258,4 +266,97 @@ fn a_node_only_one_answer_vouched_for_gets_one_attempt_two_answers_get_all() {
         None,
         "node 6 was vouched for once: given up"
     );
+}
+
+/// Ten nodes at increasing distance from target 0 (first byte 1..=10).
+fn probed_lookup(k: usize) -> Lookup {
+    let mut cfg = LookupConfig::default();
+    (cfg.k, cfg.alpha, cfg.soft_timeout) = (k, 8, Duration::from_millis(100));
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates((1..=10).map(|i| node(i, i.into())));
+    l
+}
+
+#[test]
+fn the_probe_asks_for_the_target_with_the_kth_closest_nodes_first_differing_bit_flipped() {
+    let mut l = probed_lookup(2);
+    assert_eq!(
+        l.next_probe(t(0)),
+        None,
+        "not while the k closest are unasked"
+    );
+    let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
+    assert_eq!((a, b), (node(1, 1), node(2, 2)));
+    assert_eq!(l.next_probe(t(0)), None, "not before anyone answered");
+    l.on_response(t(1), &a, [], None);
+    // The 2nd closest live candidate is 0x02…: it differs from 0x00… first at bit 6.
+    let mut flipped = [0u8; 20];
+    flipped[0] = 0x02;
+    let (asked, target) = l.next_probe(t(1)).expect("the last wave is under way");
+    assert_eq!((asked, target), (a, Id::from_bytes(flipped)));
+    assert_eq!(
+        l.next_probe(t(1)),
+        None,
+        "only answered nodes are asked; once"
+    );
+}
+
+#[test]
+fn the_lookup_waits_for_its_probe_and_queries_what_the_probe_answer_lists() {
+    let mut l = probed_lookup(2);
+    let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
+    l.on_response(t(1), &a, [], None);
+    l.on_response(t(1), &b, [], None);
+    assert!(!l.is_finished(), "the probe has not been sent");
+    let (p1, _) = l.next_probe(t(1)).unwrap();
+    let (p2, _) = l.next_probe(t(1)).unwrap();
+    assert_eq!(
+        (p1, p2),
+        (b, a),
+        "the two answered nodes closest to the probe's target"
+    );
+    assert!(!l.is_finished(), "the probe is open");
+    // A node closer than the 2nd closest shows up only in a probe answer.
+    let mut id = [0u8; 20];
+    id[1] = 1;
+    let hidden = Node {
+        id: Id::from_bytes(id),
+        addr: SocketAddr::from(([1, 2, 3, 5], 9)),
+    };
+    l.on_response(t(2), &p1, [hidden], None);
+    assert_eq!(l.next_query(t(2)), Some(hidden));
+    l.on_response(t(3), &hidden, [], None);
+    assert!(!l.is_finished(), "the other probe is still open");
+    assert_eq!(l.next_query(t(101)), None);
+    assert!(
+        l.is_finished(),
+        "an unanswered probe is given up at the soft timeout"
+    );
+    let found: Vec<Node> = l.closest_answered().map(|(n, _)| n).collect();
+    assert_eq!(found, vec![hidden, a]);
+    assert_eq!(l.stats().queries, 5, "3 lookup queries and 2 probes");
+}
+
+#[test]
+fn a_failed_probe_does_not_fail_the_node_that_answered_the_lookup() {
+    let mut l = probed_lookup(1);
+    let a = l.next_query(t(0)).unwrap();
+    l.on_response(t(1), &a, [], None);
+    let (p, _) = l.next_probe(t(1)).unwrap();
+    assert_eq!(p, a);
+    l.on_failure(&a);
+    assert!(l.is_finished());
+    assert_eq!(l.closest_answered().next().map(|(n, _)| n), Some(a));
+}
+
+#[test]
+fn with_the_probe_off_a_lookup_never_probes() {
+    let mut cfg = LookupConfig::default();
+    (cfg.k, cfg.sibling_probe) = (1, SiblingProbe::Off);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates([node(1, 1)]);
+    let a = l.next_query(t(0)).unwrap();
+    l.on_response(t(1), &a, [], None);
+    assert_eq!(l.next_probe(t(1)), None);
+    assert!(l.is_finished());
 }

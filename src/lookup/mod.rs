@@ -15,9 +15,13 @@
 //!   the lookup gives up on the node; a late answer still counts until the lookup ends.
 //!   The node layer's transaction timeout (the hard timeout) or an error answer reports
 //!   a failure at once.
+//! - **Sibling probe.** When the last wave is under way, up to two answered nodes are
+//!   asked once for the target's sibling subtree ([`Lookup::next_probe`]): answers list
+//!   only 8 nodes, and when some of those never answer, the live nodes just beyond them
+//!   are listed by nobody else.
 //! - **Termination.** The lookup is done when, walking candidates from the closest and
 //!   skipping failed and given-up ones, the first `k` have all answered — nothing closer
-//!   is unqueried or waiting.
+//!   is unqueried or waiting — and the probe is answered or past its soft timeout.
 //! - **Bounded.** At most [`LookupConfig::max_candidates`] candidates are kept; farther
 //!   unqueried ones are dropped first.
 //!
@@ -62,6 +66,20 @@ pub struct LookupConfig {
     pub attempts: u8,
     /// Most candidates kept (default 64).
     pub max_candidates: usize,
+    /// Whether the lookup also asks for the target's sibling subtree near its end
+    /// (default [`SiblingProbe::Once`]; see [`Lookup::next_probe`]).
+    pub sibling_probe: SiblingProbe,
+}
+
+/// Whether a lookup asks for the target's sibling subtree near its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiblingProbe {
+    /// Plain Kademlia: only the target is asked for.
+    Off,
+    /// Once per lookup, when its last wave is under way (see [`Lookup::next_probe`]):
+    /// up to two more queries, and the lookup ends when they are answered or pass the
+    /// soft timeout.
+    Once,
 }
 
 impl Default for LookupConfig {
@@ -72,6 +90,7 @@ impl Default for LookupConfig {
             soft_timeout: Duration::from_millis(400),
             attempts: 3,
             max_candidates: 64,
+            sibling_probe: SiblingProbe::Once,
         }
     }
 }
@@ -139,6 +158,40 @@ pub struct Lookup {
     started: Instant,
     candidates: Vec<Candidate>,
     stats: LookupStats,
+    probe: Probe,
+}
+
+/// How many answered nodes a probe asks.
+const PROBE_FANOUT: usize = 2;
+
+/// The probe (see [`Lookup::next_probe`]): not yet due, under way, or over.
+#[derive(Clone, Debug)]
+enum Probe {
+    NotYet,
+    Started {
+        target: Id,
+        to: SmallVec<[(Node, ProbeState); PROBE_FANOUT]>,
+    },
+    Done,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProbeState {
+    Unsent,
+    Open { since: Instant },
+    Closed,
+}
+
+/// The index (0 = most significant) of the first bit where `a` and `b` differ.
+fn first_difference(a: &Id, b: &Id) -> Option<usize> {
+    a.as_bytes()
+        .iter()
+        .zip(b.as_bytes())
+        .position(|(x, y)| x != y)
+        .and_then(|i| {
+            let x = a.as_bytes().get(i)? ^ b.as_bytes().get(i)?;
+            Some(i * 8 + x.leading_zeros() as usize)
+        })
 }
 
 fn distance_key(a: &Id, b: &Id) -> (u128, u32) {
@@ -162,6 +215,10 @@ impl Lookup {
             started: now,
             candidates: Vec::with_capacity(config.max_candidates.min(256)),
             stats: LookupStats::default(),
+            probe: match config.sibling_probe {
+                SiblingProbe::Once => Probe::NotYet,
+                SiblingProbe::Off => Probe::Done,
+            },
         }
     }
 
@@ -264,6 +321,116 @@ impl Lookup {
                 }
             }
         }
+        if let Probe::Started { to, .. } = &mut self.probe {
+            for (_, state) in to.iter_mut() {
+                if let ProbeState::Open { since } = *state {
+                    if now.saturating_duration_since(since) >= soft {
+                        *state = ProbeState::Closed;
+                        self.stats.soft_timeouts = self.stats.soft_timeouts.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The sibling probe: a `find_node` to send to an answered node, for a target other
+    /// than the lookup's, once per lookup, when the last wave is under way.
+    ///
+    /// Every answer lists only the 8 nodes its sender knows closest to the target. When
+    /// some of those never answer (silent, gone), the live nodes just beyond them are
+    /// listed by nobody, and a lookup cannot find what nobody lists: in the simulator,
+    /// that is why lookups missed their 7th and 8th closest nodes. Let `B` be the `k`-th
+    /// closest live candidate and `c` the first bit where `B` differs from the target `T`.
+    /// The nodes that differ from `T` first at bit `c` (the sibling subtree, where `B`
+    /// and the nodes just beyond it live) are, by distance to `T' = T` with bit `c`
+    /// flipped, in the same order as by distance to `T`, and ahead of every node closer
+    /// to `T`. So a `find_node(T')` answer lists the next nodes past the ones every
+    /// `find_node(T)` answer repeats. The answers' nodes become candidates as usual.
+    ///
+    /// Returns the node to ask and the target to ask for. Answers and failures come back
+    /// through [`Lookup::on_response`] and [`Lookup::on_failure`]; a probe unanswered
+    /// for the soft timeout is given up on, and the lookup is finished only when the
+    /// probe is over.
+    pub fn next_probe(&mut self, now: Instant) -> Option<(Node, Id)> {
+        if matches!(self.probe, Probe::NotYet) {
+            self.probe = self.start_probe();
+        }
+        let Probe::Started { target, to } = &mut self.probe else {
+            return None;
+        };
+        let (node, state) = to.iter_mut().find(|(_, s)| *s == ProbeState::Unsent)?;
+        *state = ProbeState::Open { since: now };
+        self.stats.queries = self.stats.queries.saturating_add(1);
+        Some((*node, *target))
+    }
+
+    /// The probe to start, if it is due: `NotYet` while the `k` closest live candidates
+    /// are not all answered or waiting, `Done` when there is nothing to probe.
+    fn start_probe(&self) -> Probe {
+        let mut live = 0;
+        let mut boundary = None;
+        for c in &self.candidates {
+            match c.state {
+                State::Failed | State::GaveUp => continue,
+                State::Fresh | State::Slow { .. } => return Probe::NotYet,
+                State::Waiting { .. } | State::Answered => {}
+            }
+            live += 1;
+            boundary = Some(c.node.id);
+            if live >= self.config.k {
+                break;
+            }
+        }
+        if live < self.config.k {
+            return Probe::NotYet;
+        }
+        let Some(boundary) = boundary else {
+            return Probe::Done;
+        };
+        let Some(bit) = first_difference(&self.target, &boundary) else {
+            return Probe::Done;
+        };
+        let mut target = *self.target.as_bytes();
+        if let Some(byte) = target.get_mut(bit / 8) {
+            *byte ^= 0x80 >> (bit % 8);
+        }
+        let target = Id::from_bytes(target);
+        let mut to: SmallVec<[(Node, ProbeState); PROBE_FANOUT]> = SmallVec::new();
+        let mut answered: SmallVec<[&Candidate; 16]> = self
+            .candidates
+            .iter()
+            .filter(|c| c.state == State::Answered)
+            .collect();
+        answered.sort_by_key(|c| distance_key(&c.node.id, &target));
+        for c in answered.iter().take(PROBE_FANOUT) {
+            to.push((c.node, ProbeState::Unsent));
+        }
+        if to.is_empty() {
+            return Probe::NotYet;
+        }
+        Probe::Started { target, to }
+    }
+
+    /// Closes the probe to `node`, if one is open; whether one was.
+    fn close_probe(&mut self, node: &Node) -> bool {
+        if let Probe::Started { to, .. } = &mut self.probe {
+            if let Some((_, state)) = to
+                .iter_mut()
+                .find(|(n, s)| n == node && matches!(s, ProbeState::Open { .. }))
+            {
+                *state = ProbeState::Closed;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn probe_over(&self) -> bool {
+        match &self.probe {
+            Probe::Done => true,
+            Probe::Started { to, .. } => to.iter().all(|(_, s)| *s == ProbeState::Closed),
+            Probe::NotYet => !matches!(self.start_probe(), Probe::Started { .. }),
+        }
     }
 
     /// The next node to query, if a slot is free and a candidate among the `k` closest
@@ -308,6 +475,17 @@ impl Lookup {
         closer: impl IntoIterator<Item = Node>,
         token: Option<&[u8]>,
     ) {
+        let answered = self
+            .candidates
+            .iter()
+            .any(|c| c.node == *from && c.state == State::Answered);
+        if answered && self.close_probe(from) {
+            self.stats.responses = self.stats.responses.saturating_add(1);
+            for node in closer {
+                self.add(node, 1);
+            }
+            return;
+        }
         let Some(c) = self.candidates.iter_mut().find(|c| c.node == *from) else {
             return;
         };
@@ -326,6 +504,10 @@ impl Lookup {
 
     /// The query to `node` failed (hard timeout or an error answer).
     pub fn on_failure(&mut self, node: &Node) {
+        if self.close_probe(node) {
+            self.stats.failures = self.stats.failures.saturating_add(1);
+            return;
+        }
         if let Some(c) = self.candidates.iter_mut().find(|c| c.node == *node) {
             if matches!(
                 c.state,
@@ -337,8 +519,13 @@ impl Lookup {
         }
     }
 
-    /// Whether the `k` closest live candidates have all answered (or none is left).
+    /// Whether the `k` closest live candidates have all answered (or none is left) and
+    /// the probe is over.
     pub fn is_finished(&self) -> bool {
+        self.closest_answered_all() && self.probe_over()
+    }
+
+    fn closest_answered_all(&self) -> bool {
         let mut answered = 0;
         for c in &self.candidates {
             match c.state {
@@ -365,13 +552,22 @@ impl Lookup {
 
     /// When the next active query reaches its soft timeout, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
+        let probes = match &self.probe {
+            Probe::Started { to, .. } => to.as_slice(),
+            _ => &[],
+        };
         self.candidates
             .iter()
             .filter_map(|c| match c.state {
-                State::Waiting { since, .. } => Some(since + self.config.soft_timeout),
+                State::Waiting { since, .. } => Some(since),
                 _ => None,
             })
+            .chain(probes.iter().filter_map(|(_, s)| match *s {
+                ProbeState::Open { since } => Some(since),
+                _ => None,
+            }))
             .min()
+            .map(|since| since + self.config.soft_timeout)
     }
 
     /// The closest nodes that answered, closest first, with the token each gave.

@@ -435,17 +435,30 @@ impl Dht {
             let mut next = None;
             for (family, l) in s.lookups.iter_mut() {
                 if let Some(node) = l.next_query(now) {
-                    next = Some((*family, node));
+                    next = Some((*family, node, None));
                     break;
+                }
+            }
+            if next.is_none() {
+                // The sibling probe (see `Lookup::next_probe`): a find_node for another
+                // target, whose answer feeds the same lookup.
+                for (family, l) in s.lookups.iter_mut() {
+                    if let Some((node, probe)) = l.next_probe(now) {
+                        next = Some((*family, node, Some(probe)));
+                        break;
+                    }
                 }
             }
             let kind = s.kind;
             let target = s.target;
             let best_seq = s.best_seq();
-            let Some((family, node)) = next else {
+            let Some((family, node, probe)) = next else {
                 break;
             };
-            let body = kind.query(target, best_seq);
+            let body = match probe {
+                Some(probe) => OutBody::QueryFindNode { target: probe },
+                None => kind.query(target, best_seq),
+            };
             if !self.send_query(
                 node.addr,
                 Some(node.id),
