@@ -20,7 +20,7 @@ use btdht::krpc::{
     Body, CompactList, MAX_DATAGRAM_LEN, Message, NodeV4, NodeV6, Put, Query, QueryKind, Response,
     Values, Want,
 };
-use btdht::node::{Config, Dht, Families, Mode, QueryId};
+use btdht::node::{Config, Dht, Families, ItemTarget, Mode, QueryId, WalkConfig};
 use btdht::routing::{Family, LocalAddresses};
 use btdht::time::Instant;
 use libfuzzer_sys::fuzz_target;
@@ -64,7 +64,19 @@ struct Setup {
     max_torrents: u8,
     max_peers: u8,
     max_items: u8,
+    /// Plug in a stand-in verifier (so mutable items can be accepted).
+    verifier: bool,
     seed: [u8; 32],
+}
+
+/// Accepts a "signature" whose first half is the key: reachable by the fuzzer, unlike
+/// ed25519, so the accept paths of mutable items run.
+struct StandIn;
+
+impl btdht::store::SignatureVerifier for StandIn {
+    fn verify(&self, key: &[u8; 32], _message: &[u8], signature: &[u8; 64]) -> bool {
+        signature[..32] == key[..]
+    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -124,6 +136,13 @@ enum ReplyShape {
         values: Vec<u8>,
     },
     Empty,
+    /// A BEP 44 `get` answer: a value (a bencoded string of these bytes), and for a
+    /// mutable one a key, `seq` and signature.
+    Item {
+        value: Vec<u8>,
+        mutable: Option<([u8; 32], i64, [u8; 64])>,
+        token: [u8; 4],
+    },
     Error(u16),
     /// From the right IP, wrong port.
     WrongPort,
@@ -137,6 +156,12 @@ enum Command {
     FindNode(u8),
     GetPeers(u8),
     Announce(u8, Option<u16>),
+    GetImmutable(u8),
+    GetMutable([u8; 32], Vec<u8>),
+    PutImmutable(Vec<u8>),
+    Scrape(u8),
+    SampleInfohashes(u8),
+    WalkSamples { rate: u8, max_nodes: u8 },
     Cancel(u8),
 }
 
@@ -344,6 +369,7 @@ impl Harness {
         let id = id_from(id, close.then_some(&own));
         let mut resp = Response::new(id);
         let (v4, v6, peers): (Vec<NodeV4>, Vec<NodeV6>, Vec<SocketAddr>);
+        let item: Vec<u8>;
         let bytes = match shape {
             ReplyShape::Error(code) => {
                 let msg = Message {
@@ -359,6 +385,23 @@ impl Harness {
                 encode(&msg)
             }
             ReplyShape::WrongPort | ReplyShape::Empty => encode(&response(&tid, resp)),
+            ReplyShape::Item {
+                value,
+                mutable,
+                token,
+            } => {
+                let mut v = format!("{}:", value.len().min(1100)).into_bytes();
+                v.extend(value.iter().take(1100));
+                item = v;
+                resp.value = RawValue::new(&item).ok();
+                if let Some((key, seq, sig)) = mutable {
+                    resp.key = Some(key);
+                    resp.seq = Some(*seq);
+                    resp.signature = Some(sig);
+                }
+                resp.token = Some(&token[..]);
+                encode(&response(&tid, resp))
+            }
             ReplyShape::Nodes {
                 nodes,
                 token,
@@ -411,6 +454,29 @@ impl Harness {
             Command::FindNode(t) => self.dht.find_node(now, id_from(t, None)),
             Command::GetPeers(t) => self.dht.get_peers(now, id_from(t, None)),
             Command::Announce(t, port) => self.dht.announce(now, id_from(t, None), port),
+            Command::GetImmutable(t) => self
+                .dht
+                .get_item(now, ItemTarget::Immutable(id_from(t, None))),
+            Command::GetMutable(ref key, ref salt) => {
+                let salt = &salt[..salt.len().min(80)];
+                self.dht.get_item(now, ItemTarget::Mutable { key, salt })
+            }
+            Command::PutImmutable(ref v) => {
+                let mut bytes = format!("{}:", v.len()).into_bytes();
+                bytes.extend_from_slice(v);
+                match RawValue::new(&bytes) {
+                    Ok(value) => self.dht.put_item(now, value, None),
+                    Err(_) => return,
+                }
+            }
+            Command::Scrape(t) => self.dht.scrape(now, id_from(t, None)),
+            Command::SampleInfohashes(a) => self.dht.sample_infohashes(now, pool(a)),
+            Command::WalkSamples { rate, max_nodes } => {
+                let mut config = WalkConfig::default();
+                config.rate = u32::from(rate);
+                config.max_nodes = usize::from(max_nodes);
+                self.dht.walk_samples(now, config)
+            }
             Command::Cancel(i) => {
                 if !self.queries.is_empty() {
                     let q = self.queries[usize::from(i) % self.queries.len()];
@@ -569,8 +635,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = config(&setup);
+    let mut dht = Dht::new(config.clone(), setup.seed, Instant::from_millis(0));
+    if setup.verifier {
+        dht.set_signature_verifier(Box::new(StandIn));
+    }
     let mut h = Harness {
-        dht: Dht::new(config.clone(), setup.seed, Instant::from_millis(0)),
+        dht,
         config,
         now: 0,
         sent: Vec::new(),
