@@ -31,7 +31,8 @@ for target in bencode krpc node krpc_fields; do
     [ -d "$corpus" ] && [ -n "$(ls -A "$corpus")" ] || corpus="fuzz/seeds/$target"
     [ -d "$corpus" ] || continue
     # A snapshot: a campaign still running would delete inputs under the replay.
-    cp -r "$corpus" "$out/corpus-$target"
+    mkdir -p "$out/corpus-$target"
+    cp "$corpus"/* "$out/corpus-$target/" 2>/dev/null || true
     (cd fuzz && cargo fuzz coverage "$target" "$out/corpus-$target" >"$out/fuzz-$target.log" 2>&1) \
         || { tail -30 "$out/fuzz-$target.log"; exit 1; }
     cp "fuzz/coverage/$target/coverage.profdata" "$out/profraw/fuzz-$target.profdata"
