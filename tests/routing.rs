@@ -522,6 +522,7 @@ fn brute_force(
                 Liveness::Any => true,
                 Liveness::NotBad => s != Status::Bad,
                 Liveness::Good => s == Status::Good,
+                Liveness::Answering => e.failures() == 0,
             }
         })
         .map(|e| *e.id())
@@ -610,7 +611,7 @@ proptest! {
         }
         let now = t(later * MIN);
         for target in &targets {
-            for liveness in [Liveness::Any, Liveness::NotBad, Liveness::Good] {
+            for liveness in [Liveness::Any, Liveness::NotBad, Liveness::Good, Liveness::Answering] {
                 check_closest::<0>(&tbl, target, liveness, now)?;
                 check_closest::<1>(&tbl, target, liveness, now)?;
                 check_closest::<3>(&tbl, target, liveness, now)?;
@@ -620,4 +621,39 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn entries_that_failed_to_answer_are_handed_out_only_to_fill_an_answer() {
+    let mut tbl = table();
+    let now = t(1);
+    // Twelve nodes at increasing distance from target OWN.
+    let nodes: Vec<Node> = (0..12).map(|i| node(id_at(150 - i, 0), i as u32)).collect();
+    for n in &nodes {
+        tbl.on_response(now, *n, None);
+    }
+    // The two closest just failed to answer once.
+    tbl.on_failure(now, &nodes[0].id);
+    tbl.on_failure(now, &nodes[1].id);
+    let handed: Vec<Id> = tbl
+        .closest_to_hand_out::<8>(&OWN, now)
+        .iter()
+        .map(|e| *e.id())
+        .collect();
+    let want: Vec<Id> = nodes[2..10].iter().map(|n| n.id).collect();
+    assert_eq!(handed, want, "the 8 closest that answered, closest first");
+    let few: Vec<Id> = tbl
+        .closest_to_hand_out::<12>(&OWN, now)
+        .iter()
+        .map(|e| *e.id())
+        .collect();
+    let all: Vec<Id> = nodes.iter().map(|n| n.id).collect();
+    assert_eq!(
+        few, all,
+        "too few answering ones: failed ones fill up, in distance order"
+    );
+    // An answer clears the failure.
+    tbl.on_response(t(2), nodes[0], None);
+    let handed = tbl.closest_to_hand_out::<8>(&OWN, t(2));
+    assert_eq!(handed.first().map(|e| *e.id()), Some(nodes[0].id));
 }

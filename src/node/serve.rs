@@ -9,7 +9,7 @@ use crate::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
     QueryKind, Response, Values, Want,
 };
-use crate::routing::{Family, Liveness, Node};
+use crate::routing::{Family, Node};
 use crate::store::{
     AnnounceError, GET_PEERS_ENVELOPE, MAX_RESPONSE_LEN, MAX_SAMPLES, MAX_VALUES_V4,
     SAMPLES_ENVELOPE, Scrape, put_target, samples_that_fit, values_that_fit,
@@ -249,7 +249,7 @@ impl Dht {
     fn closest_v4(&self, target: &Id, now: Instant) -> ArrayVec<NodeV4, 8> {
         let mut out = ArrayVec::new();
         if let Some(t) = self.table(Family::V4) {
-            for e in t.closest::<8>(target, Liveness::NotBad, now) {
+            for e in t.closest_to_hand_out::<8>(target, now) {
                 if let SocketAddr::V4(addr) = e.addr() {
                     out.push(NodeV4 { id: *e.id(), addr });
                 }
@@ -261,7 +261,7 @@ impl Dht {
     fn closest_v6(&self, target: &Id, now: Instant) -> ArrayVec<NodeV6, 8> {
         let mut out = ArrayVec::new();
         if let Some(t) = self.table(Family::V6) {
-            for e in t.closest::<8>(target, Liveness::NotBad, now) {
+            for e in t.closest_to_hand_out::<8>(target, now) {
                 if let SocketAddr::V6(addr) = e.addr() {
                     out.push(NodeV6 { id: *e.id(), addr });
                 }
@@ -388,7 +388,7 @@ impl Dht {
                 continue;
             }
             let found = match self.table(family) {
-                Some(t) => t.closest::<8>(target, Liveness::NotBad, now),
+                Some(t) => t.closest_to_hand_out::<8>(target, now),
                 None => ArrayVec::new(),
             };
             // A table only ever holds its own family; the filter keeps the length

@@ -32,11 +32,14 @@ pub enum Status {
 pub enum Liveness {
     /// Every entry.
     Any,
-    /// Good and questionable entries (what a node should hand out in `nodes`).
+    /// Good and questionable entries.
     #[default]
     NotBad,
     /// Good entries only.
     Good,
+    /// Entries with no query left unanswered since their last answer (what a node hands
+    /// out in `nodes` first: see [`RoutingTable::closest_to_hand_out`](super::RoutingTable::closest_to_hand_out)).
+    Answering,
 }
 
 /// Whether an entry's id follows BEP 42 for its address.
@@ -173,6 +176,7 @@ impl Entry {
             Liveness::Any => true,
             Liveness::NotBad => self.failures < max_failures,
             Liveness::Good => self.status(now, quiet, max_failures) == Status::Good,
+            Liveness::Answering => self.failures == 0,
         }
     }
 }

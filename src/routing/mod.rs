@@ -813,6 +813,32 @@ impl RoutingTable {
         FailureOutcome::Replaced { removed, promoted }
     }
 
+    /// The entries to hand out in a `nodes` answer: the `N` closest that have no query
+    /// left unanswered since their last answer, topped up, when there are fewer, with the
+    /// closest [`Liveness::NotBad`] ones; closest first.
+    ///
+    /// Answers list only 8 nodes, so every dead or silent entry in them hides a live
+    /// node from the asker. In the simulator (10 000 nodes, 10 % loss, 20 % churn, 20 %
+    /// silent), handing out entries that had just failed to answer left lookups 74.5 %
+    /// correct; leaving them out, 87 %. libtorrent also leaves failed nodes out of its
+    /// answers.
+    pub fn closest_to_hand_out<const N: usize>(
+        &self,
+        target: &Id,
+        now: Instant,
+    ) -> ArrayVec<&Entry, N> {
+        let mut out = self.closest::<N>(target, Liveness::Answering, now);
+        if out.len() < N {
+            for e in self.closest::<N>(target, Liveness::NotBad, now) {
+                if !out.iter().any(|x| x.id() == e.id()) && out.try_push(e).is_err() {
+                    break;
+                }
+            }
+            out.sort_by_key(|e| e.id().distance(target));
+        }
+        out
+    }
+
     /// Up to `N` entries closest to `target` by XOR distance, closest first, filtered by
     /// `liveness`. Reads buckets in distance order and stops once `N` are found.
     ///
