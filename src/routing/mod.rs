@@ -822,6 +822,7 @@ impl RoutingTable {
     /// silent), handing out entries that had just failed to answer left lookups 74.5 %
     /// correct; leaving them out, 87 %. libtorrent also leaves failed nodes out of its
     /// answers.
+    #[inline]
     pub fn closest_to_hand_out<const N: usize>(
         &self,
         target: &Id,
@@ -829,14 +830,25 @@ impl RoutingTable {
     ) -> ArrayVec<&Entry, N> {
         let mut out = self.closest::<N>(target, Liveness::Answering, now);
         if out.len() < N {
-            for e in self.closest::<N>(target, Liveness::NotBad, now) {
-                if !out.iter().any(|x| x.id() == e.id()) && out.try_push(e).is_err() {
-                    break;
-                }
-            }
-            out.sort_by_key(|e| e.id().distance(target));
+            self.top_up(&mut out, target, now);
         }
         out
+    }
+
+    /// Fills `out` with the closest not-bad entries it lacks; keeps it closest first.
+    #[cold]
+    fn top_up<'a, const N: usize>(
+        &'a self,
+        out: &mut ArrayVec<&'a Entry, N>,
+        target: &Id,
+        now: Instant,
+    ) {
+        for e in self.closest::<N>(target, Liveness::NotBad, now) {
+            if !out.iter().any(|x| x.id() == e.id()) && out.try_push(e).is_err() {
+                break;
+            }
+        }
+        out.sort_by_key(|e| e.id().distance(target));
     }
 
     /// Up to `N` entries closest to `target` by XOR distance, closest first, filtered by
