@@ -248,6 +248,20 @@ fn soonest<A>(list: &[Entry<A>]) -> Option<(usize, Instant)> {
 /// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
 /// whatever the list's length (the order of a peer list carries no meaning). With
 /// `noseed`, selection sampling over downloaders, then over seeds: one pass.
+/// [`sample_list`] over the `family` peers of `t`.
+fn sample_family(
+    t: &mut Torrent,
+    family: Family,
+    noseed: bool,
+    out: &mut [SocketAddr],
+    rng: &mut Stream,
+) -> usize {
+    match family {
+        Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, rng),
+        Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, rng),
+    }
+}
+
 fn sample_list<A: Ip>(
     list: &mut [Entry<A>],
     noseed: bool,
@@ -734,30 +748,10 @@ impl PeerStore {
         noseed: bool,
         out: &mut [SocketAddr],
     ) -> usize {
-        let now = advance(&mut self.now, now);
-        let PeerStore {
-            torrents,
-            by_activity,
-            per_ip,
-            peers,
-            rng,
-            ..
-        } = self;
-        let Some(t) = live(
-            torrents,
-            by_activity,
-            per_ip,
-            peers,
-            now,
-            Key::of(info_hash),
-        ) else {
+        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
             return 0;
         };
-        let mut rng = rng.stream();
-        match family {
-            Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, &mut rng),
-            Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, &mut rng),
-        }
+        sample_family(t, family, noseed, out, &mut rng)
     }
 
     /// [`PeerStore::sample_peers`] into `out` (emptied first), for at most `max` peers:
@@ -773,6 +767,21 @@ impl PeerStore {
         out: &mut ArrayVec<SocketAddr, N>,
     ) {
         out.clear();
+        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
+            return;
+        };
+        let held = match family {
+            Family::V4 => Ipv4Addr::list_mut(t).len(),
+            Family::V6 => Ipv6Addr::list_mut(t).len(),
+        };
+        let placeholder = SocketAddr::from(([0, 0, 0, 0], 0));
+        out.extend(core::iter::repeat_n(placeholder, held.min(max).min(N)));
+        let written = sample_family(t, family, noseed, out, &mut rng);
+        out.truncate(written);
+    }
+
+    /// The live torrent of `info_hash` at `now` and a random stream to sample it with.
+    fn live_to_sample(&mut self, now: Instant, info_hash: &Id) -> Option<(&mut Torrent, Stream)> {
         let now = advance(&mut self.now, now);
         let PeerStore {
             torrents,
@@ -782,28 +791,15 @@ impl PeerStore {
             rng,
             ..
         } = self;
-        let Some(t) = live(
+        let t = live(
             torrents,
             by_activity,
             per_ip,
             peers,
             now,
             Key::of(info_hash),
-        ) else {
-            return;
-        };
-        let held = match family {
-            Family::V4 => Ipv4Addr::list_mut(t).len(),
-            Family::V6 => Ipv6Addr::list_mut(t).len(),
-        };
-        let placeholder = SocketAddr::from(([0, 0, 0, 0], 0));
-        out.extend(core::iter::repeat_n(placeholder, held.min(max).min(N)));
-        let mut rng = rng.stream();
-        let written = match family {
-            Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, &mut rng),
-            Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, &mut rng),
-        };
-        out.truncate(written);
+        )?;
+        Some((t, rng.stream()))
     }
 
     /// BEP 33 `BFsd` and `BFpe` for `info_hash`, over the peers of both families; `None`
