@@ -182,6 +182,11 @@ impl Dht {
         self.start_search_with(kind, target, seeds, None)
     }
 
+    /// Lookups and BEP 51 walks running: both count against `Config::max_searches`.
+    pub(crate) fn running_searches(&self) -> usize {
+        self.searches.len().saturating_add(self.walks.len())
+    }
+
     /// [`Dht::start_search`] with the item state of a BEP 44 get or put.
     pub(crate) fn start_search_with(
         &mut self,
@@ -190,9 +195,7 @@ impl Dht {
         seeds: &[SocketAddr],
         item: Option<Box<ItemState>>,
     ) -> Result<QueryId, CommandError> {
-        // BEP 51 walks count against the same cap.
-        let running = self.searches.len().saturating_add(self.walks.len());
-        if running >= self.config.max_searches.max(1) {
+        if self.running_searches() >= self.config.max_searches.max(1) {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
@@ -474,6 +477,38 @@ impl Dht {
         self.maybe_finish(id);
     }
 
+    /// The second phase of an announce or a put: `body(token)` to each of the closest
+    /// nodes that gave a token (16 at most), then the search waits for their answers.
+    fn store_at_closest(
+        &mut self,
+        index: usize,
+        id: QueryId,
+        purpose: Purpose,
+        body: impl Fn(crate::lookup::StoredToken) -> OutBody,
+    ) {
+        let Some(s) = self.searches.get(index) else {
+            return;
+        };
+        let targets: ArrayVec<(Node, crate::lookup::StoredToken), 16> = s
+            .closest()
+            .filter_map(|(n, t)| Some((n, crate::lookup::StoredToken::from_slice(t?))))
+            .take(16)
+            .collect();
+        let mut pending = 0;
+        for (node, token) in targets {
+            if self.send_query(node.addr, Some(node.id), body(token), purpose) {
+                pending += 1;
+            }
+        }
+        if let Some(s) = self.searches.get_mut(index) {
+            s.phase = Phase::Announcing {
+                pending,
+                accepted: 0,
+            };
+        }
+        self.maybe_finish(id);
+    }
+
     fn maybe_finish(&mut self, id: QueryId) {
         let now = self.now;
         let Some(index) = self.searches.iter().position(|s| s.id == id) else {
@@ -485,66 +520,24 @@ impl Dht {
         match s.phase {
             Phase::Lookup if s.lookups_finished() => {
                 if let Kind::Announce { port } = s.kind {
-                    let targets: ArrayVec<(Node, crate::lookup::StoredToken), 16> = s
-                        .closest()
-                        .filter_map(|(n, t)| Some((n, crate::lookup::StoredToken::from_slice(t?))))
-                        .take(16)
-                        .collect();
                     let info_hash = s.target;
-                    let mut pending = 0;
-                    for (node, token) in targets {
-                        let body = OutBody::QueryAnnounce {
+                    self.store_at_closest(index, id, Purpose::Announce { query: id }, |token| {
+                        OutBody::QueryAnnounce {
                             info_hash,
                             port: port.unwrap_or(0),
                             implied_port: port.is_none(),
                             token,
-                        };
-                        if self.send_query(
-                            node.addr,
-                            Some(node.id),
-                            body,
-                            Purpose::Announce { query: id },
-                        ) {
-                            pending += 1;
                         }
-                    }
-                    if let Some(s) = self.searches.get_mut(index) {
-                        s.phase = Phase::Announcing {
-                            pending,
-                            accepted: 0,
-                        };
-                    }
-                    self.maybe_finish(id);
+                    });
                 } else if let (Kind::PutItem, Some(put)) =
                     (s.kind, s.item.as_ref().and_then(|i| i.put.clone()))
                 {
-                    let targets: ArrayVec<(Node, crate::lookup::StoredToken), 16> = s
-                        .closest()
-                        .filter_map(|(n, t)| Some((n, crate::lookup::StoredToken::from_slice(t?))))
-                        .take(16)
-                        .collect();
-                    let mut pending = 0;
-                    for (node, token) in targets {
-                        let body = OutBody::QueryPut {
+                    self.store_at_closest(index, id, Purpose::Put { query: id }, |token| {
+                        OutBody::QueryPut {
                             token,
                             item: put.clone(),
-                        };
-                        if self.send_query(
-                            node.addr,
-                            Some(node.id),
-                            body,
-                            Purpose::Put { query: id },
-                        ) {
-                            pending += 1;
                         }
-                    }
-                    if let Some(s) = self.searches.get_mut(index) {
-                        s.phase = Phase::Announcing {
-                            pending,
-                            accepted: 0,
-                        };
-                    }
-                    self.maybe_finish(id);
+                    });
                 } else {
                     self.finish(index, now);
                 }
