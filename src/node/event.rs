@@ -200,7 +200,7 @@ pub struct Stats {
     pub nodes_v6: usize,
     /// Queries in flight (at most [`Config::max_transactions`](super::Config)).
     pub in_flight: usize,
-    /// Lookups running (at most [`Config::max_searches`](super::Config)).
+    /// Lookups and BEP 51 walks running (at most [`Config::max_searches`](super::Config)).
     pub searches: usize,
     /// Datagrams waiting for `poll_transmit` (at most
     /// [`Config::max_outgoing`](super::Config)).

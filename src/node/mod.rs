@@ -456,7 +456,7 @@ impl Dht {
         s.nodes_v4 = self.table4.as_ref().map_or(0, RoutingTable::len);
         s.nodes_v6 = self.table6.as_ref().map_or(0, RoutingTable::len);
         s.in_flight = self.transactions.len();
-        s.searches = self.searches.len();
+        s.searches = self.running_searches();
         s.queued_outgoing = self.outgoing.len() + usize::from(self.ready.is_some());
         s.queued_events = self.events.len();
         s

@@ -135,8 +135,7 @@ impl Dht {
         config: WalkConfig,
         start: &[SocketAddr],
     ) -> Result<QueryId, CommandError> {
-        let running = self.searches.len().saturating_add(self.walks.len());
-        if running >= self.config.max_searches.max(1) {
+        if self.running_searches() >= self.config.max_searches.max(1) {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
