@@ -11,6 +11,9 @@
 #[path = "../benches/counting.rs"]
 mod counting;
 
+#[path = "../benches/inputs.rs"]
+mod inputs;
+
 #[global_allocator]
 static A: counting::Counting = counting::Counting;
 
@@ -19,6 +22,7 @@ use btdht::krpc::{Body, Message};
 use btdht::node::{Config, Dht};
 use btdht::routing::{Family, LocalAddresses};
 use btdht::time::Instant;
+use inputs::Rng;
 use std::net::SocketAddr;
 
 /// Peers, torrents and items the flooded node may store (smaller than the defaults so
@@ -40,23 +44,6 @@ fn budget(c: &Config) -> usize {
         + c.rate_limit.tracked_ips * 64
         + table
         + (1 << 20)
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn fill(&mut self, out: &mut [u8]) {
-        for chunk in out.chunks_mut(8) {
-            let r = self.next().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
-        }
-    }
 }
 
 fn good_addr(i: u32) -> SocketAddr {
