@@ -82,6 +82,14 @@ struct Args {
     key: Option<Vec<u8>>,
 }
 
+/// `v` parsed as a `T`, or an error naming the flag.
+fn parsed<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e| format!("{flag}: {e}"))
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         bind: "0.0.0.0:6881".parse().map_err(|e| format!("{e}"))?,
@@ -100,30 +108,24 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--bind" => args.bind = value()?.parse().map_err(|e| format!("--bind: {e}"))?,
+            "--bind" => args.bind = parsed("--bind", value()?)?,
             "--bootstrap" => args.bootstrap.push(value()?),
             "--allow-local" => args.allow_local = true,
-            "--max-per-ip" => {
-                args.max_per_ip = Some(value()?.parse().map_err(|e| format!("--max-per-ip: {e}"))?)
-            }
+            "--max-per-ip" => args.max_per_ip = Some(parsed("--max-per-ip", value()?)?),
             "--read-only" => args.read_only = true,
-            "--seconds" => {
-                args.seconds = Some(value()?.parse().map_err(|e| format!("--seconds: {e}"))?)
-            }
-            "--repeat" => {
-                args.repeat = Some(value()?.parse().map_err(|e| format!("--repeat: {e}"))?)
-            }
+            "--seconds" => args.seconds = Some(parsed("--seconds", value()?)?),
+            "--repeat" => args.repeat = Some(parsed("--repeat", value()?)?),
             "--closest" => args.closest = true,
             "--exit-when-done" => args.exit_when_done = true,
-            "--get-peers" => args.commands.push(Command::GetPeers(
-                value()?.parse().map_err(|e| format!("--get-peers: {e}"))?,
-            )),
-            "--find-node" => args.commands.push(Command::FindNode(
-                value()?.parse().map_err(|e| format!("--find-node: {e}"))?,
-            )),
-            "--ping" => args.commands.push(Command::Ping(
-                value()?.parse().map_err(|e| format!("--ping: {e}"))?,
-            )),
+            "--get-peers" => args
+                .commands
+                .push(Command::GetPeers(parsed("--get-peers", value()?)?)),
+            "--find-node" => args
+                .commands
+                .push(Command::FindNode(parsed("--find-node", value()?)?)),
+            "--ping" => args
+                .commands
+                .push(Command::Ping(parsed("--ping", value()?)?)),
             "--announce" => {
                 let v = value()?;
                 let (hex, port) = match v.split_once(':') {
@@ -144,15 +146,13 @@ fn parse_args() -> Result<Args, String> {
                 bencoded.extend_from_slice(v.as_bytes());
                 args.commands.push(Command::Put(bencoded));
             }
-            "--get" => args.commands.push(Command::Get(
-                value()?.parse().map_err(|e| format!("--get: {e}"))?,
-            )),
-            "--scrape" => args.commands.push(Command::Scrape(
-                value()?.parse().map_err(|e| format!("--scrape: {e}"))?,
-            )),
-            "--sample" => args.commands.push(Command::Sample(
-                value()?.parse().map_err(|e| format!("--sample: {e}"))?,
-            )),
+            "--get" => args.commands.push(Command::Get(parsed("--get", value()?)?)),
+            "--scrape" => args
+                .commands
+                .push(Command::Scrape(parsed("--scrape", value()?)?)),
+            "--sample" => args
+                .commands
+                .push(Command::Sample(parsed("--sample", value()?)?)),
             "--key" => {
                 let k = unhex(&value()?).ok_or("--key: not hex")?;
                 if k.len() != 32 && k.len() != 64 {
