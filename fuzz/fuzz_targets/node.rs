@@ -558,37 +558,17 @@ impl Harness {
     fn check_caps(&self) {
         let s = self.dht.stats();
         let c = &self.config;
-        assert!(
-            s.in_flight <= c.max_transactions,
-            "transactions {}",
-            s.in_flight
-        );
-        assert!(s.searches <= c.max_searches, "searches {}", s.searches);
-        assert!(
-            s.queued_outgoing <= c.max_outgoing,
-            "outgoing {}",
-            s.queued_outgoing
-        );
-        assert!(
-            s.queued_events <= c.max_events,
-            "events {}",
-            s.queued_events
-        );
-        assert!(
-            s.stored_torrents <= c.peers.max_torrents,
-            "torrents {}",
-            s.stored_torrents
-        );
-        assert!(
-            s.stored_peers <= c.peers.max_peers,
-            "peers {}",
-            s.stored_peers
-        );
-        assert!(
-            s.stored_items <= c.items.max_items,
-            "items {}",
-            s.stored_items
-        );
+        for (what, held, cap) in [
+            ("transactions", s.in_flight, c.max_transactions),
+            ("searches", s.searches, c.max_searches),
+            ("outgoing", s.queued_outgoing, c.max_outgoing),
+            ("events", s.queued_events, c.max_events),
+            ("torrents", s.stored_torrents, c.peers.max_torrents),
+            ("peers", s.stored_peers, c.peers.max_peers),
+            ("items", s.stored_items, c.items.max_items),
+        ] {
+            assert!(held <= cap, "{what}: {held} over the cap {cap}");
+        }
         for family in [Family::V4, Family::V6] {
             let Some(table) = self.dht.table(family) else {
                 continue;
