@@ -175,6 +175,13 @@ enum Probe {
     Done,
 }
 
+/// Whether a probe is due, and for which target.
+enum Due {
+    NotYet,
+    Never,
+    At(Id),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ProbeState {
     Unsent,
@@ -367,12 +374,45 @@ impl Lookup {
     /// The probe to start, if it is due: `NotYet` while the `k` closest live candidates
     /// are not all answered or waiting, `Done` when there is nothing to probe.
     fn start_probe(&self) -> Probe {
+        let target = match self.probe_due() {
+            Due::NotYet => return Probe::NotYet,
+            Due::Never => return Probe::Done,
+            Due::At(target) => target,
+        };
+        // The answered nodes closest to the probe's target, closest first.
+        let mut to: SmallVec<[(Node, ProbeState); PROBE_FANOUT]> = SmallVec::new();
+        let mut keys: SmallVec<[(u128, u32); PROBE_FANOUT]> = SmallVec::new();
+        for c in self
+            .candidates
+            .iter()
+            .filter(|c| c.state == State::Answered)
+        {
+            let key = distance_key(&c.node.id, &target);
+            let at = keys.partition_point(|k| *k <= key);
+            if at < PROBE_FANOUT {
+                if keys.len() == PROBE_FANOUT {
+                    keys.pop();
+                    to.pop();
+                }
+                keys.insert(at, key);
+                to.insert(at, (c.node, ProbeState::Unsent));
+            }
+        }
+        if to.is_empty() {
+            return Probe::NotYet;
+        }
+        Probe::Started { target, to }
+    }
+
+    /// Whether the probe is due: not while one of the `k` closest live candidates is
+    /// unasked, never when there is no boundary bit to flip.
+    fn probe_due(&self) -> Due {
         let mut live = 0;
         let mut boundary = None;
         for c in &self.candidates {
             match c.state {
                 State::Failed | State::GaveUp => continue,
-                State::Fresh | State::Slow { .. } => return Probe::NotYet,
+                State::Fresh | State::Slow { .. } => return Due::NotYet,
                 State::Waiting { .. } | State::Answered => {}
             }
             live += 1;
@@ -382,33 +422,16 @@ impl Lookup {
             }
         }
         if live < self.config.k {
-            return Probe::NotYet;
+            return Due::NotYet;
         }
-        let Some(boundary) = boundary else {
-            return Probe::Done;
-        };
-        let Some(bit) = first_difference(&self.target, &boundary) else {
-            return Probe::Done;
+        let Some(bit) = boundary.and_then(|b| first_difference(&self.target, &b)) else {
+            return Due::Never;
         };
         let mut target = *self.target.as_bytes();
         if let Some(byte) = target.get_mut(bit / 8) {
             *byte ^= 0x80 >> (bit % 8);
         }
-        let target = Id::from_bytes(target);
-        let mut to: SmallVec<[(Node, ProbeState); PROBE_FANOUT]> = SmallVec::new();
-        let mut answered: SmallVec<[&Candidate; 16]> = self
-            .candidates
-            .iter()
-            .filter(|c| c.state == State::Answered)
-            .collect();
-        answered.sort_by_key(|c| distance_key(&c.node.id, &target));
-        for c in answered.iter().take(PROBE_FANOUT) {
-            to.push((c.node, ProbeState::Unsent));
-        }
-        if to.is_empty() {
-            return Probe::NotYet;
-        }
-        Probe::Started { target, to }
+        Due::At(Id::from_bytes(target))
     }
 
     /// Closes the probe to `node`, if one is open; whether one was.
@@ -429,7 +452,11 @@ impl Lookup {
         match &self.probe {
             Probe::Done => true,
             Probe::Started { to, .. } => to.iter().all(|(_, s)| *s == ProbeState::Closed),
-            Probe::NotYet => !matches!(self.start_probe(), Probe::Started { .. }),
+            // Over unless it could start now (it is due and someone has answered).
+            Probe::NotYet => match self.probe_due() {
+                Due::At(_) => !self.candidates.iter().any(|c| c.state == State::Answered),
+                Due::NotYet | Due::Never => true,
+            },
         }
     }
 
