@@ -441,7 +441,7 @@ fuzz_target!(|data: &[u8]| {
     while let Some(t) = dht.poll_transmit(Instant::from_millis(2), &mut buf) {
         let answer = Message::decode(&buf[..t.len]).expect("the node sends valid KRPC");
         if let (Some(what), Body::Error(e)) = (deep, &answer.body) {
-            if answer.transaction_id == &model.tid[..] && !model.read_only_irrelevant() {
+            if answer.transaction_id == &model.tid[..] && !model.tid_too_long_to_echo() {
                 assert!(
                     !matches!(e.code, ErrorCode::Protocol | ErrorCode::InvalidSignature),
                     "an accepted-looking {what} with a valid token (and signature) was refused: {e:?}"
@@ -470,7 +470,7 @@ fn mutable_ok(body: &BodyModel) -> bool {
 impl Model {
     /// Transaction ids longer than the node echoes get a bare 203; those are not the
     /// deep paths this target checks.
-    fn read_only_irrelevant(&self) -> bool {
+    fn tid_too_long_to_echo(&self) -> bool {
         self.tid.len() > btdht::node::MAX_ECHOED_TRANSACTION_ID
     }
 }
