@@ -11,7 +11,7 @@ declare -A settings=(
     ["btdht defaults"]=""
     ["libtorrent-like"]="--alpha 5 --soft-timeout-ms 1000 --attempts 1 --sibling-probe 0"
     ["anacrolix-like"]="--alpha 3 --soft-timeout-ms 2000 --attempts 1 --sibling-probe 0"
-    ["mainline-like"]="--k 20 --alpha 20 --attempts 1 --sibling-probe 0"
+    ["mainline-like"]="--k 20 --alpha 20 --soft-timeout-ms 2000 --attempts 1 --sibling-probe 0"
 )
 networks=(
     "healthy:"

@@ -9,7 +9,7 @@
 //! Flags: `--nodes N` (default 10000), `--lookups N` (1000), `--seed N` (1), `--loss F`,
 //! `--churn F` (fraction of nodes replaced while the lookups run), `--hostile F`,
 //! `--silent F`, `--nat F` (all default 0), `--rtt-ms N` (median round trip, 100),
-//! `--alpha N`, `--k N`, `--soft-timeout-ms N`, `--attempts N`, `--sibling-probe 0|1`
+//! `--alpha N`, `--k N`, `--soft-timeout-ms N`, `--attempts N`, `--sibling-probe N` (probe rounds, 0 = off)
 //! (the lookup settings; default: the crate's). Progress lines go to stderr; the last
 //! stdout line starts with `summary`.
 
@@ -56,7 +56,7 @@ fn parse() -> Result<Scenario, String> {
             "--sibling-probe" => {
                 config.lookup.sibling_probe = match int()? {
                     0 => btdht::lookup::SiblingProbe::Off,
-                    _ => btdht::lookup::SiblingProbe::Once,
+                    n => btdht::lookup::SiblingProbe::Rounds(n.min(255) as u8),
                 }
             }
             other => return Err(format!("unknown flag {other}")),

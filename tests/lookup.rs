@@ -248,7 +248,7 @@ fn a_node_given_up_on_does_not_hold_the_lookup() {
 }
 
 #[test]
-fn a_node_only_one_answer_vouched_for_gets_one_attempt_two_answers_get_all() {
+fn a_node_only_one_answer_vouched_for_gets_two_attempts_two_answers_get_all() {
     let mut cfg = LookupConfig::default();
     (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (8, 8, Duration::from_millis(100), 3);
     let mut l = Lookup::new(Id::default(), cfg, t(0));
@@ -259,91 +259,223 @@ fn a_node_only_one_answer_vouched_for_gets_one_attempt_two_answers_get_all() {
     l.on_response(t(1), &b, [node(5, 10)], None);
     assert_eq!(l.next_query(t(1)), Some(node(5, 10)));
     assert_eq!(l.next_query(t(1)), Some(node(6, 11)));
-    // Both time out: only the node two answers listed is asked again.
+    // Both time out twice: only the node two answers listed gets a third attempt.
     assert_eq!(l.next_query(t(101)), Some(node(5, 10)));
+    assert_eq!(l.next_query(t(101)), Some(node(6, 11)), "second attempt");
+    assert_eq!(l.next_query(t(201)), Some(node(5, 10)), "third attempt");
     assert_eq!(
-        l.next_query(t(101)),
+        l.next_query(t(201)),
         None,
-        "node 6 was vouched for once: given up"
+        "node 6 was vouched for once: given up after two"
     );
 }
 
-/// Ten nodes at increasing distance from target 0 (first byte 1..=10).
-fn probed_lookup(k: usize) -> Lookup {
+/// A node closer to target 0 than any of `node(1..)`, that will never answer.
+fn dead() -> Node {
+    let mut id = [0u8; 20];
+    id[1] = 0x80;
+    Node {
+        id: Id::from_bytes(id),
+        addr: SocketAddr::from(([1, 2, 3, 6], 9)),
+    }
+}
+
+/// Ten nodes at increasing distance from target 0 (first byte 1..=10), with `k` and
+/// `rounds` probe rounds, after the closest candidate, [`dead`], failed: the sign that
+/// answers list dead entries, which the probe waits for.
+fn probed_lookup(k: usize, rounds: u8) -> Lookup {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.alpha, cfg.soft_timeout) = (k, 8, Duration::from_millis(100));
+    (cfg.k, cfg.alpha, cfg.soft_timeout, cfg.attempts) = (k, 8, Duration::from_millis(100), 2);
+    cfg.sibling_probe = SiblingProbe::Rounds(rounds);
     let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates([dead()]);
     l.add_candidates((1..=10).map(|i| node(i, i.into())));
+    assert_eq!(l.next_query(t(0)), Some(dead()));
+    l.on_failure(&dead());
     l
 }
 
+/// The id whose first byte is `b`, the rest zero.
+fn id(b: u8) -> Id {
+    node(b, 0).id
+}
+
+/// Every probe the lookup would send at `now`.
+fn probes(l: &mut Lookup, now: Instant) -> Vec<(Node, Id)> {
+    std::iter::from_fn(|| l.next_probe(now)).collect()
+}
+
 #[test]
-fn the_probe_asks_for_the_target_with_the_kth_closest_nodes_first_differing_bit_flipped() {
-    let mut l = probed_lookup(2);
+fn the_probe_waits_until_k_candidates_are_asked_and_half_of_them_answered() {
+    let mut l = probed_lookup(4, 1);
     assert_eq!(
         l.next_probe(t(0)),
         None,
         "not while the k closest are unasked"
     );
+    let asked: Vec<Node> = (0..4).map(|_| l.next_query(t(0)).unwrap()).collect();
+    l.on_response(t(1), &asked[0], [], None);
+    assert_eq!(l.next_probe(t(1)), None, "one answer of four is not half");
+    l.on_response(t(1), &asked[1], [], None);
+    assert!(l.next_probe(t(1)).is_some(), "two of four answered");
+}
+
+#[test]
+fn a_round_asks_for_the_boundary_subtree_the_next_one_out_and_the_kth_node() {
+    let mut l = probed_lookup(4, 1);
+    let asked: Vec<Node> = (0..4).map(|_| l.next_query(t(0)).unwrap()).collect();
+    for n in &asked {
+        l.on_response(t(1), n, [], None);
+    }
+    assert!(!l.is_finished(), "the probe round is due");
+    // The 4th closest, 0x04…, differs from the target 0x00… first at bit 5: the round
+    // asks for 0x04… (that subtree), 0x08… (bit 4, the next one out) and the 4th node's
+    // own id, each of the answered node closest to it, no node twice.
+    assert_eq!(
+        probes(&mut l, t(1)),
+        [
+            (node(4, 4), id(0x04)),
+            (node(1, 1), id(0x08)),
+            (node(2, 2), id(0x04)),
+        ]
+    );
+    assert!(!l.is_finished(), "the round is open");
+    for (n, _) in [node(4, 4), node(1, 1), node(2, 2)].iter().zip(0..) {
+        l.on_response(t(2), n, [], None);
+    }
+    assert!(l.is_finished(), "the round is answered and no other is due");
+    assert_eq!(l.stats().queries, 8, "5 lookup queries and 3 probes");
+}
+
+#[test]
+fn a_probe_waits_for_a_node_inside_its_subtree_that_is_still_being_queried() {
+    let mut l = probed_lookup(2, 1);
     let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
     assert_eq!((a, b), (node(1, 1), node(2, 2)));
-    assert_eq!(l.next_probe(t(0)), None, "not before anyone answered");
     l.on_response(t(1), &a, [], None);
-    // The 2nd closest live candidate is 0x02…: it differs from 0x00… first at bit 6.
-    let mut flipped = [0u8; 20];
-    flipped[0] = 0x02;
-    let (asked, target) = l.next_probe(t(1)).expect("the last wave is under way");
-    assert_eq!((asked, target), (a, Id::from_bytes(flipped)));
+    // The boundary is 0x02… (bit 6). Node 2 lies in that subtree and has not answered:
+    // the probe for it waits, the one for the subtree at bit 5 goes to node 1.
+    assert_eq!(probes(&mut l, t(1)), [(a, id(0x04))]);
+    l.on_response(t(2), &b, [], None);
     assert_eq!(
-        l.next_probe(t(1)),
-        None,
-        "only answered nodes are asked; once"
+        probes(&mut l, t(2)),
+        [(b, id(0x02))],
+        "node 2 answered: asked"
     );
 }
 
 #[test]
 fn the_lookup_waits_for_its_probe_and_queries_what_the_probe_answer_lists() {
-    let mut l = probed_lookup(2);
+    let mut l = probed_lookup(2, 1);
     let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
     l.on_response(t(1), &a, [], None);
     l.on_response(t(1), &b, [], None);
     assert!(!l.is_finished(), "the probe has not been sent");
-    let (p1, _) = l.next_probe(t(1)).unwrap();
-    let (p2, _) = l.next_probe(t(1)).unwrap();
-    assert_eq!(
-        (p1, p2),
-        (b, a),
-        "the two answered nodes closest to the probe's target"
-    );
-    assert!(!l.is_finished(), "the probe is open");
+    assert_eq!(probes(&mut l, t(1)), [(b, id(0x02)), (a, id(0x04))]);
     // A node closer than the 2nd closest shows up only in a probe answer.
-    let mut id = [0u8; 20];
-    id[1] = 1;
+    let mut hidden_id = [0u8; 20];
+    hidden_id[1] = 1;
     let hidden = Node {
-        id: Id::from_bytes(id),
+        id: Id::from_bytes(hidden_id),
         addr: SocketAddr::from(([1, 2, 3, 5], 9)),
     };
-    l.on_response(t(2), &p1, [hidden], None);
+    l.on_response(t(2), &b, [hidden], None);
     assert_eq!(l.next_query(t(2)), Some(hidden));
     l.on_response(t(3), &hidden, [], None);
     assert!(!l.is_finished(), "the other probe is still open");
-    assert_eq!(l.next_query(t(101)), None);
-    assert!(
-        l.is_finished(),
-        "an unanswered probe is given up at the soft timeout"
-    );
     let found: Vec<Node> = l.closest_answered().map(|(n, _)| n).collect();
     assert_eq!(found, vec![hidden, a]);
-    assert_eq!(l.stats().queries, 5, "3 lookup queries and 2 probes");
+}
+
+#[test]
+fn an_unanswered_probe_is_resent_after_the_soft_timeout_then_given_up() {
+    let mut l = probed_lookup(1, 1);
+    let a = l.next_query(t(0)).unwrap();
+    l.on_response(t(1), &a, [], None);
+    // k = 1: the boundary is node 1 itself (bit 7); only node 1 has answered, so only
+    // one probe can go out.
+    assert_eq!(probes(&mut l, t(1)), [(a, id(0x01))]);
+    assert_eq!(l.next_deadline(), Some(t(101)));
+    assert_eq!(probes(&mut l, t(100)), [], "held until the soft timeout");
+    assert_eq!(probes(&mut l, t(101)), [(a, id(0x01))], "second attempt");
+    assert!(!l.is_finished());
+    assert_eq!(probes(&mut l, t(201)), [], "attempts are 2: given up");
+    assert!(l.is_finished());
+    assert_eq!(l.stats().soft_timeouts, 2);
+}
+
+#[test]
+fn a_new_round_starts_when_give_ups_move_the_boundary_out_and_rounds_are_bounded() {
+    for (rounds, expected) in [(1, 0), (2, 2)] {
+        let mut cfg = LookupConfig::default();
+        (cfg.k, cfg.alpha, cfg.soft_timeout, cfg.attempts) = (2, 8, Duration::from_millis(100), 1);
+        cfg.sibling_probe = SiblingProbe::Rounds(rounds);
+        let mut l = Lookup::new(Id::default(), cfg, t(0));
+        l.add_candidates([dead(), node(0x01, 1), node(0x02, 2), node(0x40, 3)]);
+        l.next_query(t(0)).unwrap();
+        l.on_failure(&dead());
+        let (a, _silent) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
+        l.on_response(t(1), &a, [], None);
+        // Round 1: the boundary is 0x02… (bit 6); the probe for bit 6 waits for node 2.
+        assert_eq!(probes(&mut l, t(1)), [(a, id(0x04))]);
+        l.on_response(t(2), &a, [], None);
+        // Node 2 never answers and is given up: the 2nd closest live one is now 0x40…,
+        // whose subtree (bit 1) lies past every bit asked about.
+        assert_eq!(l.next_query(t(100)), Some(node(0x40, 3)));
+        l.on_response(t(101), &node(0x40, 3), [], None);
+        // Round 1's waiting probe goes out now, to the answered node not yet asked.
+        assert_eq!(probes(&mut l, t(101)), [(node(0x40, 3), id(0x02))]);
+        l.on_response(t(102), &node(0x40, 3), [], None);
+        let second = probes(&mut l, t(102));
+        assert_eq!(second.len(), expected, "rounds: {rounds}: {second:?}");
+        if expected > 0 {
+            assert_eq!(
+                second,
+                [(node(0x40, 3), id(0x40)), (a, id(0x80))],
+                "the new boundary's subtree (bit 1) and the next one out (bit 0)"
+            );
+        }
+        assert_eq!(l.is_finished(), expected == 0);
+    }
+}
+
+#[test]
+fn a_lookup_where_nothing_failed_or_lagged_ends_without_a_probe() {
+    let mut cfg = LookupConfig::default();
+    (cfg.k, cfg.alpha, cfg.soft_timeout) = (2, 8, Duration::from_millis(100));
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates((1..=4).map(|i| node(i, i.into())));
+    let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
+    l.on_response(t(1), &a, [], None);
+    assert_eq!(probes(&mut l, t(1)), []);
+    // One missed soft timeout is the long tail of latency, not a sign of dead entries.
+    assert_eq!(l.next_query(t(100)), Some(b));
+    assert_eq!(probes(&mut l, t(100)), []);
+    l.on_response(t(150), &b, [], None);
+    assert!(l.is_finished());
+    assert_eq!(l.stats().queries, 3);
+}
+
+#[test]
+fn a_node_that_missed_two_soft_timeouts_sets_the_probe_off() {
+    let mut cfg = LookupConfig::default();
+    (cfg.k, cfg.alpha, cfg.soft_timeout) = (2, 8, Duration::from_millis(100));
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates((1..=4).map(|i| node(i, i.into())));
+    let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
+    l.on_response(t(1), &a, [], None);
+    assert_eq!(l.next_query(t(100)), Some(b));
+    assert_eq!(l.next_query(t(200)), Some(b), "third attempt");
+    // Node 2 (bit 6) has not answered: the probe for its subtree waits for it.
+    assert_eq!(probes(&mut l, t(200)), [(a, id(0x04))]);
 }
 
 #[test]
 fn a_failed_probe_does_not_fail_the_node_that_answered_the_lookup() {
-    let mut l = probed_lookup(1);
+    let mut l = probed_lookup(1, 1);
     let a = l.next_query(t(0)).unwrap();
     l.on_response(t(1), &a, [], None);
-    let (p, _) = l.next_probe(t(1)).unwrap();
-    assert_eq!(p, a);
+    assert_eq!(probes(&mut l, t(1)), [(a, id(0x01))]);
     l.on_failure(&a);
     assert!(l.is_finished());
     assert_eq!(l.closest_answered().next().map(|(n, _)| n), Some(a));

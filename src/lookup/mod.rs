@@ -10,15 +10,16 @@
 //!   stops counting as active (its slot goes to the next candidate) and is sent again,
 //!   up to [`LookupConfig::attempts`] in all: a datagram lost on the way costs one soft
 //!   timeout, not the lookup's correctness. Only nodes that came from the caller (the
-//!   routing table) or that two answers listed get more than one attempt: a made-up
-//!   node handed out by one liar costs one soft timeout. When the last attempt passes its soft timeout
+//!   routing table) or that two answers listed get more than two attempts (two, not one,
+//!   because a real node listed once may lose a datagram too): a made-up node handed out
+//!   by one liar costs two soft timeouts. When the last attempt passes its soft timeout
 //!   the lookup gives up on the node; a late answer still counts until the lookup ends.
 //!   The node layer's transaction timeout (the hard timeout) or an error answer reports
 //!   a failure at once.
-//! - **Sibling probe.** When the last wave is under way, up to two answered nodes are
-//!   asked once for the target's sibling subtree ([`Lookup::next_probe`]): answers list
-//!   only 8 nodes, and when some of those never answer, the live nodes just beyond them
-//!   are listed by nobody else.
+//! - **Sibling probe.** When the last wave is under way, answered nodes are asked for
+//!   the subtrees at the boundary of the `k` closest ([`Lookup::next_probe`]), and again
+//!   when give-ups move that boundary out: answers list only 8 nodes, and when some of
+//!   those never answer, the live nodes just beyond them are listed by nobody else.
 //! - **Termination.** The lookup is done when, walking candidates from the closest and
 //!   skipping failed and given-up ones, the first `k` have all answered — nothing closer
 //!   is unqueried or waiting — and the probe is answered or past its soft timeout.
@@ -48,6 +49,9 @@ use alloc::vec::Vec;
 use core::time::Duration;
 use smallvec::SmallVec;
 
+mod probe;
+use probe::{Pick, Probes};
+
 /// Lookup settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -57,29 +61,32 @@ pub struct LookupConfig {
     /// How many closest nodes must answer (default 8, BEP 5's K).
     pub k: usize,
     /// After this long without an answer a query stops holding its slot and is sent
-    /// again, or the node is given up on after the last attempt (default 400 ms: four
-    /// median DHT round trips; a slower node still counts if it answers before the
-    /// lookup ends).
+    /// again, or the node is given up on after the last attempt (default 200 ms: twice
+    /// the median DHT round trip, longer than 87 % of them; a slower node still counts if
+    /// it answers before the lookup ends).
     pub soft_timeout: Duration,
-    /// Queries sent to one node before the lookup gives up on it (default 3: with 10 %
-    /// loss each way, a round trip fails 19 % of the time, three in a row 0.7 %).
+    /// Queries sent to one node before the lookup gives up on it (default 5: with 10 %
+    /// loss each way a round trip fails 19 % of the time, five in a row 0.02 %; and the
+    /// five soft timeouts, 1 s in all, outlast all but about 0.1 % of round trips, so a
+    /// slow node is rarely given up on).
     pub attempts: u8,
     /// Most candidates kept (default 64).
     pub max_candidates: usize,
-    /// Whether the lookup also asks for the target's sibling subtree near its end
-    /// (default [`SiblingProbe::Once`]; see [`Lookup::next_probe`]).
+    /// Whether the lookup also asks for the subtrees at its boundary near its end, and
+    /// how often (default [`SiblingProbe::Rounds`]`(3)`; see [`Lookup::next_probe`]).
     pub sibling_probe: SiblingProbe,
 }
 
-/// Whether a lookup asks for the target's sibling subtree near its end.
+/// Whether a lookup asks for the subtrees at its boundary near its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SiblingProbe {
     /// Plain Kademlia: only the target is asked for.
     Off,
-    /// Once per lookup, when its last wave is under way (see [`Lookup::next_probe`]):
-    /// up to two more queries, and the lookup ends when they are answered or pass the
-    /// soft timeout.
-    Once,
+    /// At most this many rounds of up to three queries each (see [`Lookup::next_probe`]):
+    /// the first when the last wave is under way, each further one when give-ups have
+    /// moved the boundary out past every subtree asked about. The lookup ends when the
+    /// current round is answered or past its soft timeouts.
+    Rounds(u8),
 }
 
 impl Default for LookupConfig {
@@ -87,10 +94,10 @@ impl Default for LookupConfig {
         LookupConfig {
             alpha: 5,
             k: 8,
-            soft_timeout: Duration::from_millis(400),
-            attempts: 3,
+            soft_timeout: Duration::from_millis(200),
+            attempts: 5,
             max_candidates: 64,
-            sibling_probe: SiblingProbe::Once,
+            sibling_probe: SiblingProbe::Rounds(3),
         }
     }
 }
@@ -128,9 +135,19 @@ struct Candidate {
     state: State,
     token: Option<StoredToken>,
     /// How many answers listed it (given candidates count as [`VOUCHED`]). Only a node
-    /// vouched for twice gets more than one attempt: a made-up node that one liar
-    /// hands out costs one soft timeout, not `attempts` of them.
+    /// vouched for twice gets more than two attempts: a made-up node that one liar
+    /// hands out costs two soft timeouts, not `attempts` of them.
     vouches: u8,
+}
+
+impl Candidate {
+    fn allowed(&self, attempts: u8) -> u8 {
+        if self.vouches >= VOUCHED {
+            attempts
+        } else {
+            2.min(attempts)
+        }
+    }
 }
 
 /// What a candidate given through [`Lookup::add_candidates`] counts as: enough for
@@ -158,35 +175,26 @@ pub struct Lookup {
     started: Instant,
     candidates: Vec<Candidate>,
     stats: LookupStats,
-    probe: Probe,
+    probes: Probes,
 }
 
-/// How many answered nodes a probe asks.
-const PROBE_FANOUT: usize = 2;
+/// Soft timeouts a node may miss before the probe suspects that answers hold dead
+/// entries: two, 400 ms at the default soft timeout, longer than 99 % of round trips in
+/// the simulator's long-tailed latency, so healthy lookups rarely pay for a probe (in the
+/// simulator, 551 ms and 24 queries at the median instead of 594 ms and 27), while a
+/// silent node still sets it off well before it is given up on.
+const SUSPECT_AFTER: u8 = 2;
 
-/// The probe (see [`Lookup::next_probe`]): not yet due, under way, or over.
-#[derive(Clone, Debug)]
-enum Probe {
+/// Where the lookup's boundary lies: the first bit where its `k`-th closest live
+/// candidate differs from the target.
+enum Boundary {
+    /// Some of the `k` closest live candidates are unasked, there are fewer than `k`,
+    /// fewer than half of them answered, or nothing suggests a probe is needed.
     NotYet,
-    Started {
-        target: Id,
-        to: SmallVec<[(Node, ProbeState); PROBE_FANOUT]>,
-    },
-    Done,
-}
-
-/// Whether a probe is due, and for which target.
-enum Due {
-    NotYet,
+    /// The `k`-th closest is the target itself: there is nothing beyond to probe.
     Never,
-    At(Id),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ProbeState {
-    Unsent,
-    Open { since: Instant },
-    Closed,
+    /// At this bit (0 = most significant).
+    At(usize, Id),
 }
 
 /// The index (0 = most significant) of the first bit where `a` and `b` differ.
@@ -213,6 +221,34 @@ fn distance_key(a: &Id, b: &Id) -> (u128, u32) {
     )
 }
 
+/// Whom to ask for `probe` (after the nodes in `subtree`, see [`Lookup::next_probe`]):
+/// the answered node closest to it, unless that one lies outside the subtree while a
+/// node inside is still being queried (a node inside knows the subtree best).
+fn probe_node(
+    target: &Id,
+    candidates: &[Candidate],
+    probe: &Id,
+    subtree: usize,
+    taken: &[Node],
+) -> Pick {
+    let inside = |c: &Candidate| first_difference(target, &c.node.id) == Some(subtree);
+    let best = candidates
+        .iter()
+        .filter(|c| c.state == State::Answered && !taken.contains(&c.node))
+        .min_by_key(|c| distance_key(&c.node.id, probe));
+    match best {
+        Some(c) if inside(c) => Pick::Ask(c.node),
+        _ if candidates
+            .iter()
+            .any(|c| matches!(c.state, State::Waiting { .. }) && inside(c)) =>
+        {
+            Pick::Wait
+        }
+        Some(c) => Pick::Ask(c.node),
+        None => Pick::Nobody,
+    }
+}
+
 impl Lookup {
     /// A lookup for `target`, started at `now`, with no candidates yet.
     pub fn new(target: Id, config: LookupConfig, now: Instant) -> Self {
@@ -222,10 +258,10 @@ impl Lookup {
             started: now,
             candidates: Vec::with_capacity(config.max_candidates.min(256)),
             stats: LookupStats::default(),
-            probe: match config.sibling_probe {
-                SiblingProbe::Once => Probe::NotYet,
-                SiblingProbe::Off => Probe::Done,
-            },
+            probes: Probes::new(match config.sibling_probe {
+                SiblingProbe::Rounds(n) => n,
+                SiblingProbe::Off => 0,
+            }),
         }
     }
 
@@ -317,8 +353,8 @@ impl Lookup {
         let attempts = self.config.attempts.max(1);
         for c in &mut self.candidates {
             if let State::Waiting { since, attempt } = c.state {
+                let allowed = c.allowed(attempts);
                 if now.saturating_duration_since(since) >= soft {
-                    let allowed = if c.vouches >= VOUCHED { attempts } else { 1 };
                     c.state = if attempt < allowed {
                         State::Slow { attempt }
                     } else {
@@ -328,20 +364,12 @@ impl Lookup {
                 }
             }
         }
-        if let Probe::Started { to, .. } = &mut self.probe {
-            for (_, state) in to.iter_mut() {
-                if let ProbeState::Open { since } = *state {
-                    if now.saturating_duration_since(since) >= soft {
-                        *state = ProbeState::Closed;
-                        self.stats.soft_timeouts = self.stats.soft_timeouts.saturating_add(1);
-                    }
-                }
-            }
-        }
+        let expired = self.probes.expire(now, soft, attempts);
+        self.stats.soft_timeouts = self.stats.soft_timeouts.saturating_add(expired);
     }
 
-    /// The sibling probe: a `find_node` to send to an answered node, for a target other
-    /// than the lookup's, once per lookup, when the last wave is under way.
+    /// The sibling probe: a `find_node` to send to an answered node, for a target next
+    /// to the lookup's, when the last wave is under way.
     ///
     /// Every answer lists only the 8 nodes its sender knows closest to the target. When
     /// some of those never answer (silent, gone), the live nodes just beyond them are
@@ -354,66 +382,57 @@ impl Lookup {
     /// to `T`. So a `find_node(T')` answer lists the next nodes past the ones every
     /// `find_node(T)` answer repeats. The answers' nodes become candidates as usual.
     ///
+    /// A round starts only when a candidate up to `B` failed, was given up on, or missed
+    /// two soft timeouts: a sign that answers list dead entries (a healthy lookup seldom
+    /// shows one, and skips the probe's round trip). It starts while the last wave is
+    /// still waiting (once `k` candidates are live and at least half of them answered),
+    /// when some of the `k` closest may yet turn out silent and the true boundary lie
+    /// farther out. So a round asks about the subtree at
+    /// `c`, the next one out at `c - 1`, and `B`'s own id (whose answer lists `B`'s
+    /// neighbours, the nodes next in line). Each goes to the answered node closest to
+    /// its target, chosen when it is sent: while that node lies outside the subtree and
+    /// one inside is still being queried, the probe waits for it. When give-ups move the
+    /// boundary out past every subtree asked about, another round follows, up to
+    /// [`SiblingProbe::Rounds`]. Probe queries are resent after the soft timeout like
+    /// the lookup's own.
+    ///
     /// Returns the node to ask and the target to ask for. Answers and failures come back
-    /// through [`Lookup::on_response`] and [`Lookup::on_failure`]; a probe unanswered
-    /// for the soft timeout is given up on, and the lookup is finished only when the
-    /// probe is over.
+    /// through [`Lookup::on_response`] and [`Lookup::on_failure`]; the lookup is
+    /// finished only when the current round is over.
     pub fn next_probe(&mut self, now: Instant) -> Option<(Node, Id)> {
-        if matches!(self.probe, Probe::NotYet) {
-            self.probe = self.start_probe();
-        }
-        let Probe::Started { target, to } = &mut self.probe else {
-            return None;
-        };
-        let (node, state) = to.iter_mut().find(|(_, s)| *s == ProbeState::Unsent)?;
-        *state = ProbeState::Open { since: now };
-        self.stats.queries = self.stats.queries.saturating_add(1);
-        Some((*node, *target))
-    }
-
-    /// The probe to start, if it is due: `NotYet` while the `k` closest live candidates
-    /// are not all answered or waiting, `Done` when there is nothing to probe.
-    fn start_probe(&self) -> Probe {
-        let target = match self.probe_due() {
-            Due::NotYet => return Probe::NotYet,
-            Due::Never => return Probe::Done,
-            Due::At(target) => target,
-        };
-        // The answered nodes closest to the probe's target, closest first.
-        let mut to: SmallVec<[(Node, ProbeState); PROBE_FANOUT]> = SmallVec::new();
-        let mut keys: SmallVec<[(u128, u32); PROBE_FANOUT]> = SmallVec::new();
-        for c in self
-            .candidates
-            .iter()
-            .filter(|c| c.state == State::Answered)
-        {
-            let key = distance_key(&c.node.id, &target);
-            let at = keys.partition_point(|k| *k <= key);
-            if at < PROBE_FANOUT {
-                if keys.len() == PROBE_FANOUT {
-                    keys.pop();
-                    to.pop();
-                }
-                keys.insert(at, key);
-                to.insert(at, (c.node, ProbeState::Unsent));
+        self.expire(now);
+        if let Boundary::At(bit, edge) = self.boundary() {
+            if self.probes.wants(bit) && self.candidates.iter().any(|c| c.state == State::Answered)
+            {
+                self.probes.start(bit, &self.target, &edge);
             }
         }
-        if to.is_empty() {
-            return Probe::NotYet;
-        }
-        Probe::Started { target, to }
+        let (target, candidates) = (&self.target, &self.candidates);
+        let sent = self.probes.next(now, |probe, subtree, taken| {
+            probe_node(target, candidates, probe, subtree, taken)
+        })?;
+        self.stats.queries = self.stats.queries.saturating_add(1);
+        Some(sent)
     }
 
-    /// Whether the probe is due: not while one of the `k` closest live candidates is
-    /// unasked, never when there is no boundary bit to flip.
-    fn probe_due(&self) -> Due {
+    /// The boundary of the `k` closest live candidates (answered or waiting), once a
+    /// probe is worth it: some candidate up to there failed, was given up on, or missed
+    /// [`SUSPECT_AFTER`] soft timeouts — a sign that answers listed dead entries, and
+    /// so may have left out live nodes beyond them.
+    fn boundary(&self) -> Boundary {
         let mut live = 0;
+        let mut answered = 0;
+        let mut suspect = false;
         let mut boundary = None;
         for c in &self.candidates {
             match c.state {
-                State::Failed | State::GaveUp => continue,
-                State::Fresh | State::Slow { .. } => return Due::NotYet,
-                State::Waiting { .. } | State::Answered => {}
+                State::Failed | State::GaveUp => {
+                    suspect = true;
+                    continue;
+                }
+                State::Fresh | State::Slow { .. } => return Boundary::NotYet,
+                State::Waiting { attempt, .. } => suspect |= attempt > SUSPECT_AFTER,
+                State::Answered => answered += 1,
             }
             live += 1;
             boundary = Some(c.node.id);
@@ -421,42 +440,27 @@ impl Lookup {
                 break;
             }
         }
-        if live < self.config.k {
-            return Due::NotYet;
+        if live < self.config.k || answered * 2 < self.config.k || !suspect {
+            return Boundary::NotYet;
         }
-        let Some(bit) = boundary.and_then(|b| first_difference(&self.target, &b)) else {
-            return Due::Never;
-        };
-        let mut target = *self.target.as_bytes();
-        if let Some(byte) = target.get_mut(bit / 8) {
-            *byte ^= 0x80 >> (bit % 8);
+        match boundary.and_then(|b| first_difference(&self.target, &b)) {
+            Some(bit) => Boundary::At(bit, boundary.unwrap_or_default()),
+            None => Boundary::Never,
         }
-        Due::At(Id::from_bytes(target))
     }
 
-    /// Closes the probe to `node`, if one is open; whether one was.
-    fn close_probe(&mut self, node: &Node) -> bool {
-        if let Probe::Started { to, .. } = &mut self.probe {
-            if let Some((_, state)) = to
-                .iter_mut()
-                .find(|(n, s)| n == node && matches!(s, ProbeState::Open { .. }))
-            {
-                *state = ProbeState::Closed;
-                return true;
-            }
-        }
-        false
-    }
-
+    /// Whether no probe query is in flight or due.
     fn probe_over(&self) -> bool {
-        match &self.probe {
-            Probe::Done => true,
-            Probe::Started { to, .. } => to.iter().all(|(_, s)| *s == ProbeState::Closed),
-            // Over unless it could start now (it is due and someone has answered).
-            Probe::NotYet => match self.probe_due() {
-                Due::At(_) => !self.candidates.iter().any(|c| c.state == State::Answered),
-                Due::NotYet | Due::Never => true,
-            },
+        if !self.probes.is_over() {
+            return false;
+        }
+        // Over unless a round could start now (it is due and someone has answered).
+        match self.boundary() {
+            Boundary::At(bit, _) => {
+                !(self.probes.wants(bit)
+                    && self.candidates.iter().any(|c| c.state == State::Answered))
+            }
+            Boundary::NotYet | Boundary::Never => true,
         }
     }
 
@@ -506,7 +510,7 @@ impl Lookup {
             .candidates
             .iter()
             .any(|c| c.node == *from && c.state == State::Answered);
-        if answered && self.close_probe(from) {
+        if answered && self.probes.close(from) {
             self.stats.responses = self.stats.responses.saturating_add(1);
             for node in closer {
                 self.add(node, 1);
@@ -531,7 +535,7 @@ impl Lookup {
 
     /// The query to `node` failed (hard timeout or an error answer).
     pub fn on_failure(&mut self, node: &Node) {
-        if self.close_probe(node) {
+        if self.probes.close(node) {
             self.stats.failures = self.stats.failures.saturating_add(1);
             return;
         }
@@ -579,22 +583,19 @@ impl Lookup {
 
     /// When the next active query reaches its soft timeout, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let probes = match &self.probe {
-            Probe::Started { to, .. } => to.as_slice(),
-            _ => &[],
-        };
-        self.candidates
+        let soft = self.config.soft_timeout;
+        let queries = self
+            .candidates
             .iter()
             .filter_map(|c| match c.state {
-                State::Waiting { since, .. } => Some(since),
+                State::Waiting { since, .. } => Some(since + soft),
                 _ => None,
             })
-            .chain(probes.iter().filter_map(|(_, s)| match *s {
-                ProbeState::Open { since } => Some(since),
-                _ => None,
-            }))
-            .min()
-            .map(|since| since + self.config.soft_timeout)
+            .min();
+        match (queries, self.probes.next_deadline(soft)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The closest nodes that answered, closest first, with the token each gave.

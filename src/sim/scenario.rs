@@ -175,7 +175,7 @@ impl Report {
             |f: fn(&LookupRecord) -> bool| self.lookups.iter().filter(|l| f(l)).count() as f64 / n;
         let done: Vec<&LookupRecord> = self.lookups.iter().filter(|l| l.finished).collect();
         let mut queries: Vec<f64> = done.iter().map(|l| f64::from(l.queries)).collect();
-        let mut ms: Vec<f64> = done.iter().map(|l| l.time.as_secs_f64() * 1e3).collect();
+        let mut ms: Vec<f64> = done.iter().map(|l| l.time.as_micros() as f64 / 1e3).collect();
         queries.sort_by(f64::total_cmp);
         ms.sort_by(f64::total_cmp);
         Summary {
