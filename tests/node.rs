@@ -4,7 +4,7 @@
 mod common;
 
 use btdht::Id;
-use btdht::krpc::{Body, ErrorCode, Message};
+use btdht::krpc::{Body, ErrorCode, Message, QueryKind};
 use btdht::node::{Dht, Event, Mode};
 use btdht::routing::Family;
 use btdht::time::Instant;
@@ -400,4 +400,39 @@ fn an_answer_too_long_for_the_callers_buffer_is_dropped_and_counted() {
     assert_eq!(dht.poll_transmit(now, &mut small), None);
     assert_eq!(dht.stats().dropped_outgoing, 2);
     assert_eq!(dht.stats().datagrams_out, 0);
+}
+
+/// Every datagram `dht` has queued, with its destination.
+fn sent(dht: &mut Dht, now: Instant) -> Vec<(std::net::SocketAddr, Vec<u8>)> {
+    let mut buf = [0u8; 1500];
+    std::iter::from_fn(|| {
+        let t = dht.poll_transmit(now, &mut buf)?;
+        Some((t.to, buf[..t.len].to_vec()))
+    })
+    .collect()
+}
+
+#[test]
+fn a_lookup_started_before_the_table_fills_also_asks_the_bootstrap_addresses() {
+    let now = Instant::from_millis(0);
+    let mut dht = Dht::new(config(), [1; 32], now);
+    dht.bootstrap(now, &[addr(5)]).unwrap();
+    assert_eq!(sent(&mut dht, now).len(), 1, "the bootstrap find_node");
+    dht.get_peers(now, Id::from_bytes([7; 20])).unwrap();
+    let out = sent(&mut dht, now);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0, addr(5));
+    let m = Message::decode(&out[0].1).unwrap();
+    assert!(
+        matches!(m.body, Body::Query(ref q) if matches!(q.kind, QueryKind::GetPeers { info_hash, .. } if info_hash == Id::from_bytes([7; 20]))),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn a_lookup_with_no_table_and_no_bootstrap_address_sends_nothing() {
+    let now = Instant::from_millis(0);
+    let mut dht = Dht::new(config(), [1; 32], now);
+    dht.get_peers(now, Id::from_bytes([7; 20])).unwrap();
+    assert!(sent(&mut dht, now).is_empty());
 }

@@ -288,6 +288,11 @@ impl Lookup {
         }
     }
 
+    /// Whether a candidate has this address.
+    pub(crate) fn knows(&self, addr: &core::net::SocketAddr) -> bool {
+        self.candidates.iter().any(|c| c.node.addr == *addr)
+    }
+
     /// Adds `node` as vouched for by `vouches` sources, or adds them to a known one.
     fn add(&mut self, node: Node, vouches: u8) {
         if let Some(c) = self

@@ -329,7 +329,7 @@ pub struct Dht {
     rate: RateLimiter,
     next_query_id: u64,
     next_maintenance: Instant,
-    bootstrap_addrs: Vec<SocketAddr>,
+    pub(crate) bootstrap_addrs: Vec<SocketAddr>,
     next_bootstrap: Option<Instant>,
     bootstrap_backoff: Duration,
     expired: Vec<Pending<Purpose>>,
@@ -919,7 +919,8 @@ impl Dht {
     /// Joins the DHT through `addrs` (resolved by the caller): a lookup of our own id
     /// seeded by them, then bucket refreshes. The addresses are remembered: if the tables
     /// ever empty (a network loss), the node bootstraps again by itself, backing off up
-    /// to 5 minutes between attempts.
+    /// to 5 minutes between attempts; and a lookup started while the tables know fewer
+    /// than `k` nodes (say, right after this call) asks up to 8 of them too.
     pub fn bootstrap(
         &mut self,
         now: Instant,

@@ -18,6 +18,9 @@ use core::net::SocketAddr;
 /// Peers remembered per search to report each once.
 const MAX_PEERS_SEEN: usize = 4096;
 
+/// Most bootstrap addresses a lookup asks when the routing tables know too few nodes.
+const BOOTSTRAP_SEEDS: usize = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Bootstrap,
@@ -220,15 +223,37 @@ impl Dht {
                 })
             }),
         };
+        let mut known = 0;
         for family in [Family::V4, Family::V6] {
             let Some(table) = self.table(family) else {
                 continue;
             };
             let mut lookup = Lookup::new(target, self.config.lookup, now);
             let seeds = table.closest::<32>(&target, Liveness::NotBad, now);
+            known += seeds.len();
             lookup.add_candidates(seeds.iter().map(|e| e.node()));
             let _ = search.lookups.try_push((family, lookup));
         }
+        // A node that knows fewer than `k` nodes (still bootstrapping, or cut off) also
+        // asks its bootstrap addresses it does not know as nodes, as libtorrent does with
+        // its routers: a lookup started right after `bootstrap` would otherwise have
+        // nobody to ask.
+        let fallback: ArrayVec<SocketAddr, BOOTSTRAP_SEEDS> =
+            if seeds.is_empty() && kind != Kind::Refresh && known < self.config.lookup.k {
+                self.bootstrap_addrs
+                    .iter()
+                    .copied()
+                    .filter(|a| !search.lookups.iter().any(|(_, l)| l.knows(a)))
+                    .take(BOOTSTRAP_SEEDS)
+                    .collect()
+            } else {
+                ArrayVec::new()
+            };
+        let seeds = if fallback.is_empty() {
+            seeds
+        } else {
+            &fallback[..]
+        };
         // This node may itself be among the closest to the info-hash: peers announced to
         // it count as found (a two-node network finds its own announces this way).
         let mut local: ArrayVec<SocketAddr, 128> = ArrayVec::new();
