@@ -104,7 +104,7 @@ fn main() -> ExitCode {
         eprintln!("first missed rank histogram (8 = none): {ranks:?}");
     }
     println!(
-        "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_ms={} p90_ms={} p99_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
+        "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_ms={} p90_ms={} p99_ms={} median_peer_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
         scenario.nodes,
         s.lookups,
         s.correct_rate,
@@ -114,6 +114,7 @@ fn main() -> ExitCode {
         s.median_ms,
         s.p90_ms,
         s.p99_ms,
+        s.median_peer_ms,
         built_mem / scenario.nodes.max(1),
         counting::peak(),
         wall.elapsed().as_secs_f64(),

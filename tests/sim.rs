@@ -266,13 +266,21 @@ fn goal_size() -> (usize, usize) {
 #[test]
 fn lookups_find_the_true_closest_on_a_healthy_network() {
     let (nodes, lookups) = goal_size();
-    let s = Scenario {
+    let report = Scenario {
         nodes,
         lookups,
         ..Scenario::default()
     }
-    .run(|_| {})
-    .summary();
+    .run(|_| {});
+    for l in &report.lookups {
+        if let Some(peer) = l.peer_time {
+            assert!(
+                peer <= l.time,
+                "the peer arrives before its lookup ends: {l:?}"
+            );
+        }
+    }
+    let s = report.summary();
     assert!(s.correct_rate >= 0.995, "{s:?}");
     assert!(s.found_rate >= 0.995, "{s:?}");
     assert!(s.median_queries <= 30.0, "{s:?}");
@@ -280,8 +288,10 @@ fn lookups_find_the_true_closest_on_a_healthy_network() {
     assert!(s.median_ms <= 600.0, "{s:?}");
 }
 
+/// Correctness is the goal a test can hold; the issue's time goals for this network
+/// (median ≤ 1 s, p99 ≤ 4 s) are measured by `examples/simulate.rs` and reported in the
+/// README.
 #[test]
-#[ignore = "goal not met yet (10 000 nodes: 87.1% correct, median 2.0 s, p99 4.4 s): misses are nodes no answer listed, and each silent node costs three soft timeouts; see issue 5"]
 fn lookups_stay_correct_with_loss_churn_and_silent_nodes() {
     let (nodes, lookups) = goal_size();
     let s = Scenario {
@@ -298,6 +308,7 @@ fn lookups_stay_correct_with_loss_churn_and_silent_nodes() {
     .run(|_| {})
     .summary();
     assert!(s.correct_rate >= 0.98, "{s:?}");
+    assert!(s.found_rate >= 0.98, "{s:?}");
 }
 
 #[test]

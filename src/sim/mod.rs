@@ -120,7 +120,7 @@ pub struct Sim {
     nodes: Vec<SimNode>,
     queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
-    events: VecDeque<(usize, Event)>,
+    events: VecDeque<(Instant, usize, Event)>,
     buf: Vec<u8>,
     trace: u64,
     delivered: u64,
@@ -262,6 +262,12 @@ impl Sim {
 
     /// The next event any live node reported, with the node's index.
     pub fn poll_event(&mut self) -> Option<(usize, Event)> {
+        self.poll_timed_event().map(|(_, node, e)| (node, e))
+    }
+
+    /// The next event any live node reported, with the virtual time it was reported at
+    /// and the node's index.
+    pub fn poll_timed_event(&mut self) -> Option<(Instant, usize, Event)> {
         self.events.pop_front()
     }
 
@@ -434,7 +440,7 @@ impl Sim {
             return;
         }
         while let Some(e) = n.dht.poll_event() {
-            self.events.push_back((index, e));
+            self.events.push_back((now, index, e));
         }
         if let Some(t) = n.dht.poll_timeout() {
             // Never in the past: a timer due now fires after what is queued for now.

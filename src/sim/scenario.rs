@@ -12,6 +12,7 @@
 use super::{Behaviour, LinkModel, Sim};
 use crate::Id;
 use crate::node::{Config, Event, QueryId};
+use crate::time::Instant;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -125,6 +126,8 @@ pub struct LookupRecord {
     pub failures: u32,
     /// Virtual time from start to finish.
     pub time: Duration,
+    /// Virtual time from start to the announced peer's arrival, if it came.
+    pub peer_time: Option<Duration>,
     /// How many of the oracle's `k` closest it did not find.
     pub missed: u8,
     /// The oracle's rank (0 = closest) of the closest node it missed, if any.
@@ -165,6 +168,9 @@ pub struct Summary {
     pub p90_ms: f64,
     /// Virtual milliseconds per lookup: 99th percentile.
     pub p99_ms: f64,
+    /// Virtual milliseconds from a lookup's start to the announced peer, median over the
+    /// lookups that found it: what a `get_peers` caller waits for its first peer.
+    pub median_peer_ms: f64,
 }
 
 impl Report {
@@ -181,6 +187,13 @@ impl Report {
             .collect();
         queries.sort_by(f64::total_cmp);
         ms.sort_by(f64::total_cmp);
+        let mut peer_ms: Vec<f64> = self
+            .lookups
+            .iter()
+            .filter_map(|l| l.peer_time)
+            .map(|t| t.as_micros() as f64 / 1e3)
+            .collect();
+        peer_ms.sort_by(f64::total_cmp);
         Summary {
             lookups: self.lookups.len(),
             correct_rate: rate(|l| l.correct),
@@ -190,6 +203,7 @@ impl Report {
             median_ms: percentile(&ms, 0.5),
             p90_ms: percentile(&ms, 0.9),
             p99_ms: percentile(&ms, 0.99),
+            median_peer_ms: percentile(&peer_ms, 0.5),
         }
     }
 }
@@ -208,6 +222,7 @@ struct Pending {
     index: usize,
     origin: usize,
     peer: SocketAddr,
+    started: Instant,
 }
 
 impl Scenario {
@@ -277,6 +292,7 @@ impl Scenario {
                         index: j,
                         origin,
                         peer,
+                        started: sim.now(),
                     },
                 );
             }
@@ -313,6 +329,7 @@ impl Scenario {
                         index: j,
                         origin,
                         peer,
+                        started: sim.now(),
                     },
                 );
                 active.insert(origin);
@@ -427,13 +444,15 @@ impl Scenario {
         records: &mut [LookupRecord],
     ) -> usize {
         let mut n = 0;
-        while let Some((node, event)) = sim.poll_event() {
+        while let Some((at, node, event)) = sim.poll_timed_event() {
             match event {
                 Event::Peer { query, peer, .. } => {
                     if let Some(p) = pending.get(&(node, query)) {
                         if p.peer == peer {
                             if let Some(r) = records.get_mut(p.index) {
                                 r.found_peer = true;
+                                r.peer_time
+                                    .get_or_insert(at.saturating_duration_since(p.started));
                             }
                         }
                     }
