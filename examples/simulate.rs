@@ -104,13 +104,16 @@ fn main() -> ExitCode {
         eprintln!("first missed rank histogram (8 = none): {ranks:?}");
     }
     println!(
-        "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_ms={} p90_ms={} p99_ms={} median_peer_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
+        "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_hops={} p90_hops={} median_timeouts={} median_ms={} p90_ms={} p99_ms={} median_peer_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
         scenario.nodes,
         s.lookups,
         s.correct_rate,
         s.found_rate,
         s.median_queries,
         s.p90_queries,
+        s.median_hops,
+        s.p90_hops,
+        s.median_timeouts,
         s.median_ms,
         s.p90_ms,
         s.p99_ms,

@@ -492,3 +492,49 @@ fn with_the_probe_off_a_lookup_never_probes() {
     assert_eq!(l.next_probe(t(1)), None);
     assert!(l.is_finished());
 }
+
+#[test]
+fn hops_count_the_longest_chain_of_answers_to_the_closest_answered_nodes() {
+    let mut cfg = LookupConfig::default();
+    (cfg.k, cfg.alpha, cfg.sibling_probe) = (2, 1, SiblingProbe::Off);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    assert_eq!(l.stats().hops, 0, "nothing answered yet");
+    l.add_candidates([node(40, 1), node(50, 2)]);
+    let a = l.next_query(t(0)).unwrap();
+    assert_eq!(a, node(40, 1));
+    // a (hop 1) lists b; b (hop 2) lists c; c (hop 3) lists nothing.
+    l.on_response(t(1), &a, [node(20, 3)], None);
+    assert_eq!(l.stats().hops, 1, "the starting node answered");
+    let b = l.next_query(t(1)).unwrap();
+    assert_eq!(b, node(20, 3));
+    l.on_response(t(2), &b, [node(10, 4)], None);
+    let c = l.next_query(t(2)).unwrap();
+    assert_eq!(c, node(10, 4));
+    l.on_response(t(3), &c, [], None);
+    assert!(l.is_finished());
+    assert_eq!(
+        l.stats().hops,
+        3,
+        "c was found through a then b, and is among the 2 closest"
+    );
+}
+
+#[test]
+fn a_node_listed_again_by_a_shallower_answer_keeps_the_shorter_chain() {
+    let mut cfg = LookupConfig::default();
+    (cfg.k, cfg.alpha, cfg.sibling_probe) = (1, 2, SiblingProbe::Off);
+    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    l.add_candidates([node(40, 1), node(50, 2)]);
+    let a = l.next_query(t(0)).unwrap();
+    let b = l.next_query(t(0)).unwrap();
+    // a lists c at depth 1; c, asked, lists d at depth 2; then b (depth 0) lists d too.
+    l.on_response(t(1), &a, [node(30, 3)], None);
+    let c = l.next_query(t(1)).unwrap();
+    l.on_response(t(2), &c, [node(5, 4)], None);
+    l.on_response(t(2), &b, [node(5, 4)], None);
+    let d = l.next_query(t(2)).unwrap();
+    assert_eq!(d, node(5, 4));
+    l.on_response(t(3), &d, [], None);
+    assert!(l.is_finished());
+    assert_eq!(l.stats().hops, 2, "d was one answer away from the start");
+}

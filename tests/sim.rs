@@ -273,6 +273,12 @@ fn lookups_find_the_true_closest_on_a_healthy_network() {
     }
     .run(|_| {});
     for l in &report.lookups {
+        if l.finished {
+            assert!(
+                (1..=l.responses).contains(&l.hops),
+                "each hop is an answer, and a finished lookup had one: {l:?}"
+            );
+        }
         if let Some(peer) = l.peer_time {
             assert!(
                 peer <= l.time,

@@ -138,6 +138,9 @@ struct Candidate {
     /// vouched for twice gets more than two attempts: a made-up node that one liar
     /// hands out costs two soft timeouts, not `attempts` of them.
     vouches: u8,
+    /// How many answers lie between the lookup's start and this node: 0 for a given
+    /// candidate, one more than the shallowest node whose answer listed it.
+    depth: u8,
 }
 
 impl Candidate {
@@ -165,6 +168,10 @@ pub struct LookupStats {
     pub failures: u32,
     /// Queries that passed the soft timeout.
     pub soft_timeouts: u32,
+    /// Hops: the longest chain of answers that led to one of the `k` closest answered
+    /// nodes, counting that node's own answer (1 when the nodes the lookup started from
+    /// were already the closest; 0 while none has answered).
+    pub hops: u32,
 }
 
 /// One iterative lookup towards a target.
@@ -277,15 +284,31 @@ impl Lookup {
 
     /// Its counters.
     pub fn stats(&self) -> LookupStats {
-        self.stats
+        let hops = self
+            .candidates
+            .iter()
+            .filter(|c| c.state == State::Answered)
+            .take(self.config.k)
+            .map(|c| u32::from(c.depth) + 1)
+            .max()
+            .unwrap_or(0);
+        LookupStats { hops, ..self.stats }
     }
 
     /// Adds nodes to consider (from the routing table, or from a `nodes` answer). Known
     /// ids and addresses are ignored; when full, farther unqueried candidates give way.
     pub fn add_candidates(&mut self, nodes: impl IntoIterator<Item = Node>) {
         for node in nodes {
-            self.add(node, VOUCHED);
+            self.add(node, VOUCHED, 0);
         }
+    }
+
+    /// How deep the candidate `from` lies (see [`Candidate::depth`]), if known.
+    fn depth_of(&self, from: &Node) -> u8 {
+        self.candidates
+            .iter()
+            .find(|c| c.node == *from)
+            .map_or(0, |c| c.depth)
     }
 
     /// Whether a candidate has this address.
@@ -293,8 +316,9 @@ impl Lookup {
         self.candidates.iter().any(|c| c.node.addr == *addr)
     }
 
-    /// Adds `node` as vouched for by `vouches` sources, or adds them to a known one.
-    fn add(&mut self, node: Node, vouches: u8) {
+    /// Adds `node`, `depth` answers deep, as vouched for by `vouches` sources, or adds
+    /// them to a known one (which keeps the shallower depth).
+    fn add(&mut self, node: Node, vouches: u8, depth: u8) {
         if let Some(c) = self
             .candidates
             .iter_mut()
@@ -302,6 +326,7 @@ impl Lookup {
         {
             if c.node == node {
                 c.vouches = c.vouches.saturating_add(vouches);
+                c.depth = c.depth.min(depth);
             }
             return;
         }
@@ -340,6 +365,7 @@ impl Lookup {
                 state: State::Fresh,
                 token: None,
                 vouches,
+                depth,
             },
         );
     }
@@ -515,10 +541,11 @@ impl Lookup {
             .candidates
             .iter()
             .any(|c| c.node == *from && c.state == State::Answered);
+        let depth = self.depth_of(from).saturating_add(1);
         if answered && self.probes.close(from) {
             self.stats.responses = self.stats.responses.saturating_add(1);
             for node in closer {
-                self.add(node, 1);
+                self.add(node, 1, depth);
             }
             return;
         }
@@ -534,7 +561,7 @@ impl Lookup {
             .map(StoredToken::from_slice);
         self.stats.responses = self.stats.responses.saturating_add(1);
         for node in closer {
-            self.add(node, 1);
+            self.add(node, 1, depth);
         }
     }
 

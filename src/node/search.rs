@@ -140,6 +140,7 @@ impl Search {
             s.responses += x.responses;
             s.failures += x.failures;
             s.soft_timeouts += x.soft_timeouts;
+            s.hops = s.hops.max(x.hops);
         }
         s
     }

@@ -124,6 +124,11 @@ pub struct LookupRecord {
     pub responses: u32,
     /// Queries that failed.
     pub failures: u32,
+    /// Queries that passed their soft timeout (each is resent or given up on).
+    pub timeouts: u32,
+    /// Hops: the longest chain of answers that led to one of the closest answered
+    /// nodes (see [`LookupStats::hops`](crate::lookup::LookupStats::hops)).
+    pub hops: u32,
     /// Virtual time from start to finish.
     pub time: Duration,
     /// Virtual time from start to the announced peer's arrival, if it came.
@@ -162,6 +167,18 @@ pub struct Summary {
     pub median_queries: f64,
     /// Queries per lookup: 90th percentile.
     pub p90_queries: f64,
+    /// Queries per lookup: 99th percentile.
+    pub p99_queries: f64,
+    /// Soft timeouts per lookup: median.
+    pub median_timeouts: f64,
+    /// Soft timeouts per lookup: 90th percentile.
+    pub p90_timeouts: f64,
+    /// Hops per lookup: median.
+    pub median_hops: f64,
+    /// Hops per lookup: 90th percentile.
+    pub p90_hops: f64,
+    /// Hops per lookup: 99th percentile.
+    pub p99_hops: f64,
     /// Virtual milliseconds per lookup: median.
     pub median_ms: f64,
     /// Virtual milliseconds per lookup: 90th percentile.
@@ -180,13 +197,15 @@ impl Report {
         let rate =
             |f: fn(&LookupRecord) -> bool| self.lookups.iter().filter(|l| f(l)).count() as f64 / n;
         let done: Vec<&LookupRecord> = self.lookups.iter().filter(|l| l.finished).collect();
-        let mut queries: Vec<f64> = done.iter().map(|l| f64::from(l.queries)).collect();
-        let mut ms: Vec<f64> = done
-            .iter()
-            .map(|l| l.time.as_micros() as f64 / 1e3)
-            .collect();
-        queries.sort_by(f64::total_cmp);
-        ms.sort_by(f64::total_cmp);
+        let sorted = |f: fn(&LookupRecord) -> f64| {
+            let mut v: Vec<f64> = done.iter().map(|l| f(l)).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let queries = sorted(|l| f64::from(l.queries));
+        let timeouts = sorted(|l| f64::from(l.timeouts));
+        let hops = sorted(|l| f64::from(l.hops));
+        let ms = sorted(|l| l.time.as_micros() as f64 / 1e3);
         let mut peer_ms: Vec<f64> = self
             .lookups
             .iter()
@@ -200,6 +219,12 @@ impl Report {
             found_rate: rate(|l| l.found_peer),
             median_queries: percentile(&queries, 0.5),
             p90_queries: percentile(&queries, 0.9),
+            p99_queries: percentile(&queries, 0.99),
+            median_timeouts: percentile(&timeouts, 0.5),
+            p90_timeouts: percentile(&timeouts, 0.9),
+            median_hops: percentile(&hops, 0.5),
+            p90_hops: percentile(&hops, 0.9),
+            p99_hops: percentile(&hops, 0.99),
             median_ms: percentile(&ms, 0.5),
             p90_ms: percentile(&ms, 0.9),
             p99_ms: percentile(&ms, 0.99),
@@ -496,6 +521,8 @@ impl Scenario {
                         r.queries = stats.queries;
                         r.responses = stats.responses;
                         r.failures = stats.failures;
+                        r.timeouts = stats.soft_timeouts;
+                        r.hops = stats.hops;
                         r.time = elapsed;
                     }
                     n += 1;
