@@ -18,10 +18,21 @@ networks=(
     "faults:--loss 0.1 --churn 0.2 --silent 0.2"
     "hostile:--hostile 0.2"
 )
+# One row per run: the raw summary line (to stderr, for the record), and a markdown
+# table of the fields the README quotes (to stdout).
+echo "| settings | network | correct | found peer | median / p90 queries | median hops | settled median / p90 / p99 ms | peer median ms |"
+echo "|---|---|---|---|---|---|---|---|"
 for name in "btdht defaults" "libtorrent-like" "anacrolix-like" "mainline-like"; do
     for net in "${networks[@]}"; do
         # shellcheck disable=SC2086
         line=$($sim --nodes 10000 --lookups "$lookups" ${settings[$name]} ${net#*:} 2>/dev/null | grep '^summary')
-        echo "$name | ${net%%:*} | $line"
+        echo "$name | ${net%%:*} | $line" >&2
+        echo "$line" | awk -v name="$name" -v net="${net%%:*}" '
+            { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+            END {
+                printf "| %s | %s | %.1f %% | %.1f %% | %s / %s | %s | %s / %s / %s | %s |\n", name, net,
+                    100 * v["success_rate"], 100 * v["found_rate"], v["median_queries"], v["p90_queries"],
+                    v["median_hops"], v["median_ms"], v["p90_ms"], v["p99_ms"], v["median_peer_ms"]
+            }'
     done
 done
