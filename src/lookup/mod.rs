@@ -303,14 +303,6 @@ impl Lookup {
         }
     }
 
-    /// How deep the candidate `from` lies (see [`Candidate::depth`]), if known.
-    fn depth_of(&self, from: &Node) -> u8 {
-        self.candidates
-            .iter()
-            .find(|c| c.node == *from)
-            .map_or(0, |c| c.depth)
-    }
-
     /// Whether a candidate has this address.
     pub(crate) fn knows(&self, addr: &core::net::SocketAddr) -> bool {
         self.candidates.iter().any(|c| c.node.addr == *addr)
@@ -537,28 +529,22 @@ impl Lookup {
         closer: impl IntoIterator<Item = Node>,
         token: Option<&[u8]>,
     ) {
-        let answered = self
-            .candidates
-            .iter()
-            .any(|c| c.node == *from && c.state == State::Answered);
-        let depth = self.depth_of(from).saturating_add(1);
-        if answered && self.probes.close(from) {
-            self.stats.responses = self.stats.responses.saturating_add(1);
-            for node in closer {
-                self.add(node, 1, depth);
-            }
-            return;
-        }
+        // One search finds the candidate: its state says whether this answers a probe
+        // (an answered node asked again) or the lookup's own query.
         let Some(c) = self.candidates.iter_mut().find(|c| c.node == *from) else {
             return;
         };
-        if matches!(c.state, State::Answered | State::Failed) {
-            return;
+        let depth = c.depth.saturating_add(1);
+        let probe = c.state == State::Answered && self.probes.close(from);
+        if !probe {
+            if matches!(c.state, State::Answered | State::Failed) {
+                return;
+            }
+            c.state = State::Answered;
+            c.token = token
+                .filter(|t| t.len() <= MAX_TOKEN_LEN)
+                .map(StoredToken::from_slice);
         }
-        c.state = State::Answered;
-        c.token = token
-            .filter(|t| t.len() <= MAX_TOKEN_LEN)
-            .map(StoredToken::from_slice);
         self.stats.responses = self.stats.responses.saturating_add(1);
         for node in closer {
             self.add(node, 1, depth);

@@ -197,22 +197,12 @@ impl Report {
         let rate =
             |f: fn(&LookupRecord) -> bool| self.lookups.iter().filter(|l| f(l)).count() as f64 / n;
         let done: Vec<&LookupRecord> = self.lookups.iter().filter(|l| l.finished).collect();
-        let sorted = |f: fn(&LookupRecord) -> f64| {
-            let mut v: Vec<f64> = done.iter().map(|l| f(l)).collect();
-            v.sort_by(f64::total_cmp);
-            v
-        };
-        let queries = sorted(|l| f64::from(l.queries));
-        let timeouts = sorted(|l| f64::from(l.timeouts));
-        let hops = sorted(|l| f64::from(l.hops));
-        let ms = sorted(|l| l.time.as_micros() as f64 / 1e3);
-        let mut peer_ms: Vec<f64> = self
-            .lookups
-            .iter()
-            .filter_map(|l| l.peer_time)
-            .map(|t| t.as_micros() as f64 / 1e3)
-            .collect();
-        peer_ms.sort_by(f64::total_cmp);
+        let of_done = |f: fn(&LookupRecord) -> f64| sorted(done.iter().map(|l| f(l)));
+        let queries = of_done(|l| f64::from(l.queries));
+        let timeouts = of_done(|l| f64::from(l.timeouts));
+        let hops = of_done(|l| f64::from(l.hops));
+        let ms = of_done(|l| millis(l.time));
+        let peer_ms = sorted(self.lookups.iter().filter_map(|l| l.peer_time).map(millis));
         Summary {
             lookups: self.lookups.len(),
             correct_rate: rate(|l| l.correct),
@@ -231,6 +221,18 @@ impl Report {
             median_peer_ms: percentile(&peer_ms, 0.5),
         }
     }
+}
+
+/// The values, in ascending order.
+fn sorted(values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// A duration in (fractional) milliseconds.
+fn millis(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1e3
 }
 
 /// The `p` quantile of sorted values (nearest rank); 0 when empty.
