@@ -26,7 +26,7 @@ fn with_id(template: &[u8], id: &[u8; 20]) -> Vec<u8> {
 fn serve(c: &mut Criterion) {
     let mut dht = populated::populated();
     let known = dht
-        .table(btdht::routing::Family::V4)
+        .table(btdht::addr::Family::V4)
         .unwrap()
         .iter()
         .next()

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use btdht::Id;
+use btdht::addr::LocalAddresses;
 use btdht::node::{Config, Dht};
-use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
 use std::net::SocketAddr;
 
@@ -41,7 +41,11 @@ pub fn populated() -> Dht {
         }
         while dht.poll_event().is_some() {}
     }
-    assert!(dht.node_count() >= 200, "table holds {}", dht.node_count());
+    assert!(
+        dht.stats().nodes() >= 200,
+        "table holds {}",
+        dht.stats().nodes()
+    );
     fill_store(&mut dht);
     dht
 }

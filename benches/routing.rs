@@ -6,8 +6,9 @@
 //! table is measured with a counting allocator and printed before the benchmarks run.
 
 use btdht::Id;
+use btdht::addr::Family;
 use btdht::krpc::Message;
-use btdht::routing::{Config, Entry, Family, Liveness, Node, RoutingTable};
+use btdht::routing::{Entry, Liveness, Node, RoutingConfig, RoutingTable};
 use btdht::time::Instant;
 use btdht::token::Tokens;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -46,7 +47,7 @@ fn addr(n: u32) -> SocketAddr {
 }
 
 fn filled(inserts: u32, rng: &mut Rng) -> RoutingTable {
-    let mut t = RoutingTable::new(rng.id(), Family::V4, Config::default());
+    let mut t = RoutingTable::new(rng.id(), Family::V4, RoutingConfig::default());
     let now = Instant::from_millis(0);
     for i in 0..inserts {
         t.on_response(

@@ -6,9 +6,9 @@
 //! per-torrent cap) for the sample and scrape benchmarks. Memory is printed first, from a counting allocator.
 
 use btdht::Id;
+use btdht::addr::Family;
 use btdht::bencode::RawValue;
 use btdht::krpc::Put;
-use btdht::routing::Family;
 use btdht::store::{
     InfoHashSampler, ItemStore, ItemStoreConfig, MAX_VALUES_V4, PeerStore, PeerStoreConfig,
     SamplerConfig, SignatureVerifier,

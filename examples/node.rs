@@ -34,9 +34,9 @@
 //! when it finds the item, a put when at least one node stored it).
 
 use btdht::Id;
+use btdht::addr::LocalAddresses;
 use btdht::bencode::RawValue;
-use btdht::node::{Config, Dht, Event, ItemTarget, Mode, QueryId};
-use btdht::routing::LocalAddresses;
+use btdht::node::{AnnouncePort, Config, Dht, Event, ItemTarget, Mode, QueryId};
 use btdht::time::Instant;
 use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read};
@@ -288,7 +288,7 @@ fn main() -> ExitCode {
 
     let mut config = Config::default();
     if !local.is_ipv4() {
-        config.families = btdht::node::Families::V6;
+        config.families = btdht::addr::Families::V6;
     }
     if args.allow_local {
         config.routing.local_addresses = LocalAddresses::Allow;
@@ -344,7 +344,15 @@ fn main() -> ExitCode {
             let (what, started) = match c {
                 Command::GetPeers(h) => (h.to_string(), dht.get_peers(now(), h)),
                 Command::FindNode(h) => (h.to_string(), dht.find_node(now(), h)),
-                Command::Announce(h, port) => (h.to_string(), dht.announce(now(), h, port)),
+                Command::Announce(h, port) => (
+                    h.to_string(),
+                    dht.announce(
+                        now(),
+                        h,
+                        port.map_or(AnnouncePort::Implied, AnnouncePort::Port),
+                        false,
+                    ),
+                ),
                 Command::Ping(a) => (a.to_string(), dht.ping(now(), a)),
                 Command::Put(v) => match RawValue::new(&v) {
                     Ok(value) => (

@@ -50,7 +50,7 @@ fn parse() -> Result<Scenario, String> {
             "--nat" => s.nat = float()?,
             "--rtt-ms" => link.median_rtt = Duration::from_millis(int()?),
             "--alpha" => config.lookup.alpha = int()? as usize,
-            "--k" => config.lookup.k = int()? as usize,
+            "--k" => config.routing.k = int()? as usize,
             "--soft-timeout-ms" => config.lookup.soft_timeout = Duration::from_millis(int()?),
             "--attempts" => config.lookup.attempts = int()? as u8,
             "--sibling-probe" => {

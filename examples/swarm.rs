@@ -13,8 +13,8 @@
 //! found its announced peer within `--seconds` (default 30). Nothing leaves loopback.
 
 use btdht::Id;
-use btdht::node::{Config, Dht, Event};
-use btdht::routing::LocalAddresses;
+use btdht::addr::LocalAddresses;
+use btdht::node::{AnnouncePort, Config, Dht, Event};
 use btdht::time::Instant;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
@@ -118,7 +118,9 @@ fn run_node(
         loop {
             let started = match commands.try_recv() {
                 Ok(Command::Bootstrap(addrs)) => dht.bootstrap(now(), &addrs),
-                Ok(Command::Announce(hash, port)) => dht.announce(now(), hash, Some(port)),
+                Ok(Command::Announce(hash, port)) => {
+                    dht.announce(now(), hash, AnnouncePort::Port(port), false)
+                }
                 Ok(Command::GetPeers(hash)) => dht.get_peers(now(), hash),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return,

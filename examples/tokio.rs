@@ -11,8 +11,8 @@
 //! as every `--get-peers` found a peer, 1 if `--seconds` pass first.
 
 use btdht::Id;
-use btdht::node::{Config, Dht, Event};
-use btdht::routing::LocalAddresses;
+use btdht::addr::LocalAddresses;
+use btdht::node::{AnnouncePort, Config, Dht, Event};
 use btdht::time::Instant;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -126,7 +126,7 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
             Some(command) = inbox.recv() => {
                 let started = match command {
                     Command::GetPeers(hash) => dht.get_peers(now(), hash),
-                    Command::Announce(hash, port) => dht.announce(now(), hash, Some(port)),
+                    Command::Announce(hash, port) => dht.announce(now(), hash, AnnouncePort::Port(port), false),
                 };
                 if let Err(e) = started {
                     eprintln!("command refused: {e}");

@@ -9,6 +9,7 @@
 //! | module | what it is |
 //! |---|---|
 //! | [`time`] | [`time::Instant`]: milliseconds since an epoch the caller picks |
+//! | [`addr`] | address families, global addresses, network prefixes |
 //! | [`id`] | [`Id`] (node id, info-hash, target), XOR [`id::Distance`], BEP 42 secure ids |
 //! | [`bencode`] | strict zero-copy bencode: a token cursor and a borrowed [`bencode::Value`] tree |
 //! | [`krpc`] | typed KRPC messages borrowing from the datagram: [`krpc::Message`] |
@@ -52,7 +53,7 @@
 //!
 //! ```
 //! use btdht::node::{Config, Dht, Event};
-//! use btdht::routing::LocalAddresses;
+//! use btdht::addr::LocalAddresses;
 //! use btdht::time::Instant;
 //! use core::net::SocketAddr;
 //!
@@ -109,6 +110,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod addr;
 pub mod bencode;
 pub mod id;
 pub mod krpc;

@@ -18,9 +18,9 @@ mod inputs;
 static A: counting::Counting = counting::Counting;
 
 use btdht::Id;
+use btdht::addr::{Family, LocalAddresses};
 use btdht::krpc::{Body, Message};
 use btdht::node::{Config, Dht};
-use btdht::routing::{Family, LocalAddresses};
 use btdht::time::Instant;
 use inputs::Rng;
 use std::net::SocketAddr;

@@ -30,7 +30,7 @@ fn xor(a: &Id, b: &Id) -> [u8; 20] {
 fn at_most_alpha_queries_are_active_at_once() {
     let mut cfg = LookupConfig::default();
     cfg.alpha = 3;
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let mut l = Lookup::new(Id::default(), 8, cfg, t(0));
     l.add_candidates((1..=10).map(|i| node(i, i.into())));
     let sent: Vec<_> = std::iter::from_fn(|| l.next_query(t(0))).collect();
     assert_eq!(sent, [node(1, 1), node(2, 2), node(3, 3)], "closest first");
@@ -40,7 +40,7 @@ fn at_most_alpha_queries_are_active_at_once() {
 fn a_soft_timeout_frees_the_slot_and_a_late_answer_still_counts() {
     let mut cfg = LookupConfig::default();
     (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (3, Duration::from_secs(1), 1);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let mut l = Lookup::new(Id::default(), 8, cfg, t(0));
     l.add_candidates((1..=5).map(|i| node(i, i.into())));
     for _ in 0..3 {
         l.next_query(t(0)).unwrap();
@@ -62,8 +62,8 @@ fn a_soft_timeout_frees_the_slot_and_a_late_answer_still_counts() {
 fn it_finishes_when_the_k_closest_have_answered() {
     let mut cfg = LookupConfig::default();
     cfg.sibling_probe = SiblingProbe::Off;
-    cfg.k = 2;
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 2;
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates((1..=5).map(|i| node(i, i.into())));
     let a = l.next_query(t(0)).unwrap();
     let b = l.next_query(t(0)).unwrap();
@@ -81,9 +81,9 @@ fn it_finishes_when_the_k_closest_have_answered() {
 fn failed_nodes_are_skipped_and_farther_ones_asked_instead() {
     let mut cfg = LookupConfig::default();
     cfg.sibling_probe = SiblingProbe::Off;
-    cfg.k = 2;
+    let k = 2;
     cfg.alpha = 1;
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates((1..=4).map(|i| node(i, i.into())));
     let first = l.next_query(t(0)).unwrap();
     l.on_failure(&first);
@@ -98,7 +98,7 @@ fn failed_nodes_are_skipped_and_farther_ones_asked_instead() {
 
 #[test]
 fn answers_add_closer_nodes_and_duplicates_are_ignored() {
-    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    let mut l = Lookup::new(Id::default(), 8, LookupConfig::default(), t(0));
     l.add_candidates([node(100, 1)]);
     let first = l.next_query(t(0)).unwrap();
     l.on_response(
@@ -118,7 +118,7 @@ fn candidates_are_bounded_and_farther_ones_give_way() {
     let mut cfg = LookupConfig::default();
     cfg.max_candidates = 4;
     cfg.alpha = 3;
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let mut l = Lookup::new(Id::default(), 8, cfg, t(0));
     l.add_candidates((10..=20).rev().map(|i| node(i, i.into())));
     l.add_candidates([node(1, 1)]);
     let sent: Vec<_> = std::iter::from_fn(|| l.next_query(t(0))).collect();
@@ -127,7 +127,7 @@ fn candidates_are_bounded_and_farther_ones_give_way() {
 
 #[test]
 fn overlong_tokens_are_not_stored() {
-    let mut l = Lookup::new(Id::default(), LookupConfig::default(), t(0));
+    let mut l = Lookup::new(Id::default(), 8, LookupConfig::default(), t(0));
     l.add_candidates([node(1, 1)]);
     let n = l.next_query(t(0)).unwrap();
     l.on_response(t(0), &n, [], Some(&[7u8; 65]));
@@ -157,7 +157,7 @@ proptest! {
             v.truncate(n);
             v
         };
-        let mut l = Lookup::new(target, LookupConfig::default(), t(0));
+        let mut l = Lookup::new(target, 8, LookupConfig::default(), t(0));
         l.add_candidates(nodes.iter().take(seed_count).copied());
         let mut now = 0;
         let mut guard = 0;
@@ -188,7 +188,7 @@ proptest! {
 #[test]
 fn time_going_backwards_does_not_break_soft_timeouts() {
     let cfg = LookupConfig::default();
-    let mut l = Lookup::new(Id::default(), cfg, t(5000));
+    let mut l = Lookup::new(Id::default(), 8, cfg, t(5000));
     l.add_candidates([node(1, 1)]);
     l.next_query(t(5000)).unwrap();
     assert_eq!(l.next_query(t(0)), None);
@@ -199,8 +199,9 @@ fn time_going_backwards_does_not_break_soft_timeouts() {
 fn an_unanswered_query_is_resent_until_the_attempts_run_out_then_given_up() {
     let mut cfg = LookupConfig::default();
     cfg.sibling_probe = SiblingProbe::Off;
-    (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (1, 1, Duration::from_millis(100), 3);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 1;
+    (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (1, Duration::from_millis(100), 3);
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates([node(1, 1), node(2, 2)]);
     assert_eq!(l.next_query(t(0)), Some(node(1, 1)));
     assert_eq!(
@@ -234,8 +235,9 @@ fn an_unanswered_query_is_resent_until_the_attempts_run_out_then_given_up() {
 fn a_node_given_up_on_does_not_hold_the_lookup() {
     let mut cfg = LookupConfig::default();
     cfg.sibling_probe = SiblingProbe::Off;
-    (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (2, 1, Duration::from_millis(100), 2);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 1;
+    (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (2, Duration::from_millis(100), 2);
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates([node(1, 1), node(2, 2)]);
     let silent = l.next_query(t(0)).unwrap();
     let other = l.next_query(t(0)).unwrap();
@@ -250,8 +252,9 @@ fn a_node_given_up_on_does_not_hold_the_lookup() {
 #[test]
 fn a_node_only_one_answer_vouched_for_gets_two_attempts_two_answers_get_all() {
     let mut cfg = LookupConfig::default();
-    (cfg.alpha, cfg.k, cfg.soft_timeout, cfg.attempts) = (8, 8, Duration::from_millis(100), 3);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 8;
+    (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (8, Duration::from_millis(100), 3);
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates([node(200, 1), node(201, 2)]);
     let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
     // `a` lists two nodes; `b` lists one of them again.
@@ -285,9 +288,9 @@ fn dead() -> Node {
 /// answers list dead entries, which the probe waits for.
 fn probed_lookup(k: usize, rounds: u8) -> Lookup {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.alpha, cfg.soft_timeout, cfg.attempts) = (k, 8, Duration::from_millis(100), 2);
+    (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (8, Duration::from_millis(100), 2);
     cfg.sibling_probe = SiblingProbe::Rounds(rounds);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates([dead()]);
     l.add_candidates((1..=10).map(|i| node(i, i.into())));
     assert_eq!(l.next_query(t(0)), Some(dead()));
@@ -408,9 +411,10 @@ fn an_unanswered_probe_is_resent_after_the_soft_timeout_then_given_up() {
 fn a_new_round_starts_when_give_ups_move_the_boundary_out_and_rounds_are_bounded() {
     for (rounds, expected) in [(1, 0), (2, 2)] {
         let mut cfg = LookupConfig::default();
-        (cfg.k, cfg.alpha, cfg.soft_timeout, cfg.attempts) = (2, 8, Duration::from_millis(100), 1);
+        let k = 2;
+        (cfg.alpha, cfg.soft_timeout, cfg.attempts) = (8, Duration::from_millis(100), 1);
         cfg.sibling_probe = SiblingProbe::Rounds(rounds);
-        let mut l = Lookup::new(Id::default(), cfg, t(0));
+        let mut l = Lookup::new(Id::default(), k, cfg, t(0));
         l.add_candidates([dead(), node(0x01, 1), node(0x02, 2), node(0x40, 3)]);
         l.next_query(t(0)).unwrap();
         l.on_failure(&dead());
@@ -442,8 +446,9 @@ fn a_new_round_starts_when_give_ups_move_the_boundary_out_and_rounds_are_bounded
 #[test]
 fn a_lookup_where_nothing_failed_or_lagged_ends_without_a_probe() {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.alpha, cfg.soft_timeout) = (2, 8, Duration::from_millis(100));
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 2;
+    (cfg.alpha, cfg.soft_timeout) = (8, Duration::from_millis(100));
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates((1..=4).map(|i| node(i, i.into())));
     let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
     l.on_response(t(1), &a, [], None);
@@ -459,8 +464,9 @@ fn a_lookup_where_nothing_failed_or_lagged_ends_without_a_probe() {
 #[test]
 fn a_node_that_missed_two_soft_timeouts_sets_the_probe_off() {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.alpha, cfg.soft_timeout) = (2, 8, Duration::from_millis(100));
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 2;
+    (cfg.alpha, cfg.soft_timeout) = (8, Duration::from_millis(100));
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates((1..=4).map(|i| node(i, i.into())));
     let (a, b) = (l.next_query(t(0)).unwrap(), l.next_query(t(0)).unwrap());
     l.on_response(t(1), &a, [], None);
@@ -484,8 +490,9 @@ fn a_failed_probe_does_not_fail_the_node_that_answered_the_lookup() {
 #[test]
 fn with_the_probe_off_a_lookup_never_probes() {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.sibling_probe) = (1, SiblingProbe::Off);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 1;
+    cfg.sibling_probe = SiblingProbe::Off;
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates([node(1, 1)]);
     let a = l.next_query(t(0)).unwrap();
     l.on_response(t(1), &a, [], None);
@@ -496,8 +503,9 @@ fn with_the_probe_off_a_lookup_never_probes() {
 #[test]
 fn hops_count_the_longest_chain_of_answers_to_the_closest_answered_nodes() {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.alpha, cfg.sibling_probe) = (2, 1, SiblingProbe::Off);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 2;
+    (cfg.alpha, cfg.sibling_probe) = (1, SiblingProbe::Off);
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     assert_eq!(l.stats().hops, 0, "nothing answered yet");
     l.add_candidates([node(40, 1), node(50, 2)]);
     let a = l.next_query(t(0)).unwrap();
@@ -522,8 +530,9 @@ fn hops_count_the_longest_chain_of_answers_to_the_closest_answered_nodes() {
 #[test]
 fn a_node_listed_again_by_a_shallower_answer_keeps_the_shorter_chain() {
     let mut cfg = LookupConfig::default();
-    (cfg.k, cfg.alpha, cfg.sibling_probe) = (1, 2, SiblingProbe::Off);
-    let mut l = Lookup::new(Id::default(), cfg, t(0));
+    let k = 1;
+    (cfg.alpha, cfg.sibling_probe) = (2, SiblingProbe::Off);
+    let mut l = Lookup::new(Id::default(), k, cfg, t(0));
     l.add_candidates([node(40, 1), node(50, 2)]);
     let a = l.next_query(t(0)).unwrap();
     let b = l.next_query(t(0)).unwrap();

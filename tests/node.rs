@@ -4,9 +4,9 @@
 mod common;
 
 use btdht::Id;
+use btdht::addr::Family;
 use btdht::krpc::{Body, ErrorCode, Message, QueryKind};
 use btdht::node::{Dht, Event, Mode};
-use btdht::routing::Family;
 use btdht::time::Instant;
 use common::net::{Net, addr, ask, config};
 use std::time::Duration;
@@ -22,9 +22,9 @@ fn a_ping_is_answered_and_the_answerer_enters_the_table() {
             .iter()
             .any(|e| matches!(e, Event::Pong { query, .. } if *query == q))
     );
-    assert_eq!(net.dht(0).node_count(), 1);
+    assert_eq!(net.dht(0).stats().nodes(), 1);
     // Node 1 verified its unknown querier with a ping of its own before adding it.
-    assert_eq!(net.dht(1).node_count(), 1);
+    assert_eq!(net.dht(1).stats().nodes(), 1);
 }
 
 #[test]
@@ -36,7 +36,7 @@ fn a_querier_that_does_not_answer_our_ping_never_enters_the_table() {
         1
     );
     dht.handle_timeout(Instant::from_millis(60_000));
-    assert_eq!(dht.node_count(), 0);
+    assert_eq!(dht.stats().nodes(), 0);
     assert_eq!(dht.stats().timeouts, 1, "the verification ping timed out");
 }
 
@@ -57,9 +57,9 @@ fn fifty_nodes_bootstrap_off_one_and_find_each_other() {
             "node {i} bootstrapped"
         );
         assert!(
-            net.dht(i).node_count() >= 8,
+            net.dht(i).stats().nodes() >= 8,
             "node {i} knows {} nodes",
-            net.dht(i).node_count()
+            net.dht(i).stats().nodes()
         );
     }
     // A lookup from a fresh corner finds the node closest to the target.
@@ -183,11 +183,11 @@ fn a_response_from_another_port_is_ignored() {
     let mut wrong = addr(1);
     wrong.set_port(9999);
     net.dht(0).handle_datagram(now, wrong, &reply);
-    assert_eq!(net.dht(0).node_count(), 0);
+    assert_eq!(net.dht(0).stats().nodes(), 0);
     assert_eq!(net.dht(0).stats().unmatched, 1);
     net.dht(0).handle_datagram(now, addr(1), &reply);
     assert_eq!(
-        net.dht(0).node_count(),
+        net.dht(0).stats().nodes(),
         1,
         "the same answer from the right address counts"
     );
@@ -207,12 +207,12 @@ fn a_read_only_node_answers_nothing_and_never_enters_a_table() {
     net.dht(0).ping(now, addr(1)).unwrap();
     net.run(Duration::from_secs(10));
     assert_eq!(
-        net.dht(0).node_count(),
+        net.dht(0).stats().nodes(),
         0,
         "the read-only node is not added"
     );
     assert_eq!(
-        net.dht(1).node_count(),
+        net.dht(1).stats().nodes(),
         1,
         "the read-only node still learns"
     );

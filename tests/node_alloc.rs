@@ -46,7 +46,7 @@ fn count<R>(f: impl FnOnce() -> R) -> (R, usize) {
 fn answering_ping_find_node_get_peers_and_from_the_store_allocates_nothing() {
     let mut dht = populated();
     let known = dht
-        .table(btdht::routing::Family::V4)
+        .table(btdht::addr::Family::V4)
         .unwrap()
         .iter()
         .next()
@@ -100,7 +100,7 @@ fn answering_ping_find_node_get_peers_and_from_the_store_allocates_nothing() {
     announce.extend(b"e1:q13:announce_peer1:t2:aa1:y1:qe");
     let before = dht.stats().stored_peers;
     dht.handle_datagram(now, from, &announce);
-    dht.poll_transmit(now, &mut buf).unwrap();
+    let _ = dht.poll_transmit(now, &mut buf).unwrap();
     assert_eq!(dht.stats().stored_peers, before + 1);
 
     let from_store = [

@@ -391,7 +391,7 @@ fn lonely_node() -> Dht {
     let now = Instant::from_millis(1);
     dht.bootstrap(now, &[addr(1)]).unwrap();
     answer(&mut dht, now, |_| {});
-    assert_eq!(dht.node_count(), 1);
+    assert_eq!(dht.stats().nodes(), 1);
     dht
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use btdht::Id;
-use btdht::node::{Config, Event, QueryId, WalkConfig};
+use btdht::node::{AnnouncePort, Config, Event, QueryId, WalkConfig};
 use common::net::{Net, addr, config};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -28,7 +28,9 @@ fn announce_all(net: &mut Net, per_node: u8) {
         for j in 0..per_node {
             let now = net.now;
             let ih = Id::sha1(&[i as u8, j]);
-            net.dht(i).announce(now, ih, Some(6881)).unwrap();
+            net.dht(i)
+                .announce(now, ih, AnnouncePort::Port(6881), false)
+                .unwrap();
         }
         net.run(Duration::from_secs(2));
     }

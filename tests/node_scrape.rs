@@ -196,7 +196,7 @@ fn peers_from_a_node_without_bep33_count_as_downloaders_unless_a_seed_filter_has
         queries.len()
     };
     respond(&mut dht, &[]);
-    assert_eq!(dht.node_count(), 1);
+    assert_eq!(dht.stats().nodes(), 1);
     let q = dht.scrape(now, Id::from_bytes(INFO_HASH)).unwrap();
     assert_eq!(respond(&mut dht, &[peer(1), peer(2), peer(3)]), 1);
     let done = std::iter::from_fn(|| dht.poll_event()).find_map(|e| match e {

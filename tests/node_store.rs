@@ -5,9 +5,10 @@
 mod common;
 
 use btdht::Id;
+use btdht::addr::Families;
 use btdht::bencode::RawValue;
-use btdht::krpc::{Body, ErrorCode, Message, MutablePut, Put, Query, QueryKind, Response, Want};
-use btdht::node::{Config, Dht, Event, Families};
+use btdht::krpc::{Body, ErrorCode, Message, MutablePut, Put, Query, QueryKind, Response};
+use btdht::node::{AnnouncePort, Config, Dht, Event};
 use btdht::store::{BloomFilter, SignatureVerifier, signed_buffer};
 use btdht::time::Instant;
 use common::net::{Net, addr, ask, config};
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 const NOW: Instant = Instant::from_millis(10_000);
 
-fn encode(t: &[u8], want: Option<Want>, kind: QueryKind<'_>) -> Vec<u8> {
+fn encode(t: &[u8], want: Option<Families>, kind: QueryKind<'_>) -> Vec<u8> {
     let m = Message {
         transaction_id: t,
         version: None,
@@ -144,12 +145,12 @@ fn implied_port_stores_the_udp_source_port() {
 fn a_get_peers_answer_carries_at_most_43_ipv4_peers_and_stays_within_1024_bytes() {
     let mut c = config();
     c.rate_limit.burst = 1000;
-    c.families = Families::Both;
+    c.families = Families::BOTH;
     let mut dht = Dht::new(c, [5; 32], Instant::from_millis(0));
     for i in 0..100 {
         announce(&mut dht, ip(i), IH, 6881, false);
     }
-    let both = Some(Want { n4: true, n6: true });
+    let both = Some(Families::BOTH);
     let long_tid = [b't'; 64];
     let answer = one(
         &mut dht,
@@ -518,7 +519,10 @@ fn a_peer_announced_by_one_node_is_found_by_another_nodes_lookup() {
     net.run(Duration::from_secs(20));
     let info_hash = Id::from_bytes([0x5a; 20]);
     let now = net.now;
-    let a = net.dht(3).announce(now, info_hash, Some(7777)).unwrap();
+    let a = net
+        .dht(3)
+        .announce(now, info_hash, AnnouncePort::Port(7777), false)
+        .unwrap();
     net.run(Duration::from_secs(10));
     let accepted = net.events[3].iter().find_map(|e| match e {
         Event::Announced {

@@ -1,10 +1,11 @@
 //! Property tests: arbitrary messages and values round-trip; arbitrary bytes never panic.
 
 use btdht::Id;
+use btdht::addr::Families;
 use btdht::bencode::{DecodeOptions, Dict, KeyOrder, RawValue, Value};
 use btdht::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
-    QueryKind, Response, Values, Want,
+    QueryKind, Response, Values,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -78,7 +79,7 @@ struct Owned {
 
 #[derive(Clone, Debug)]
 enum OwnedBody {
-    Query(Id, Option<Want>, OwnedKind),
+    Query(Id, Option<Families>, OwnedKind),
     Response(Box<OwnedResponse>),
     Error(i64, Vec<u8>),
 }
@@ -212,8 +213,13 @@ fn response() -> impl Strategy<Value = OwnedResponse> {
         )
 }
 
-fn want() -> impl Strategy<Value = Option<Want>> {
-    option::of((any::<bool>(), any::<bool>()).prop_map(|(n4, n6)| Want { n4, n6 }))
+fn want() -> impl Strategy<Value = Option<Families>> {
+    option::of(prop_oneof![
+        Just(Families::NONE),
+        Just(Families::V4),
+        Just(Families::V6),
+        Just(Families::BOTH)
+    ])
 }
 
 fn owned() -> impl Strategy<Value = Owned> {

@@ -2,9 +2,10 @@
 //! proptests for the table's invariants.
 
 use btdht::Id;
+use btdht::addr::{Family, LocalAddresses};
 use btdht::routing::{
-    BucketSizing, Config, FailureOutcome, Family, Insert, Liveness, LocalAddresses, Node,
-    Rejection, RoutingTable, Status,
+    BucketSizing, FailureOutcome, Insert, Liveness, Node, Rejection, RoutingConfig, RoutingTable,
+    Status,
 };
 use btdht::time::Instant;
 use core::time::Duration;
@@ -40,7 +41,7 @@ fn node(id: Id, n: u32) -> Node {
 }
 
 fn table() -> RoutingTable {
-    RoutingTable::new(OWN, Family::V4, Config::default())
+    RoutingTable::new(OWN, Family::V4, RoutingConfig::default())
 }
 
 /// Fills the farthest bucket (ids starting with bit 1) with k nodes, after splitting.
@@ -85,7 +86,7 @@ fn local_addresses_are_refused_unless_allowed() {
         table().on_response(t(0), local, None),
         Insert::Rejected(Rejection::LocalAddress)
     );
-    let mut cfg = Config::default();
+    let mut cfg = RoutingConfig::default();
     cfg.local_addresses = LocalAddresses::Allow;
     let mut tbl = RoutingTable::new(OWN, Family::V4, cfg);
     assert_eq!(tbl.on_response(t(0), local, None), Insert::Added);
@@ -101,7 +102,7 @@ fn each_table_holds_one_address_family() {
         table().on_response(t(0), v6, None),
         Insert::Rejected(Rejection::WrongFamily)
     );
-    let mut t6 = RoutingTable::new(OWN, Family::V6, Config::default());
+    let mut t6 = RoutingTable::new(OWN, Family::V6, RoutingConfig::default());
     assert_eq!(t6.on_response(t(0), v6, None), Insert::Added);
     let mapped = Node {
         id: id_at(1, 0),
@@ -351,7 +352,7 @@ fn the_next_node_to_ping_is_the_stalest_questionable_one() {
 
 #[test]
 fn wide_far_buckets_hold_more_nodes() {
-    let mut cfg = Config::default();
+    let mut cfg = RoutingConfig::default();
     cfg.bucket_sizing = BucketSizing::WideFar;
     let mut tbl = RoutingTable::new(OWN, Family::V4, cfg);
     for i in 0..200u32 {
@@ -387,7 +388,7 @@ proptest! {
         ops in proptest::collection::vec((any::<[u8; 20]>(), 0u32..400, 0u8..4, 0u64..60), 1..600),
     ) {
         let own = Id::from_bytes(own);
-        let mut tbl = RoutingTable::new(own, Family::V4, Config::default());
+        let mut tbl = RoutingTable::new(own, Family::V4, RoutingConfig::default());
         for (id, ip, op, minute) in ops {
             let n = node(Id::from_bytes(id), ip);
             let now = t(minute * MIN);
@@ -420,7 +421,7 @@ proptest! {
         targets in proptest::collection::vec(any::<[u8; 20]>(), 1..8),
     ) {
         let own = Id::from_bytes(own);
-        let mut tbl = RoutingTable::new(own, Family::V4, Config::default());
+        let mut tbl = RoutingTable::new(own, Family::V4, RoutingConfig::default());
         for (i, id) in ids.iter().enumerate() {
             tbl.on_response(t(0), node(Id::from_bytes(*id), i as u32), None);
         }
@@ -480,7 +481,7 @@ fn an_insecure_id_never_displaces_a_secure_entry() {
 
 #[test]
 fn requiring_secure_ids_refuses_insecure_ones() {
-    let mut cfg = Config::default();
+    let mut cfg = RoutingConfig::default();
     cfg.secure_ids = btdht::routing::SecureIds::Require;
     let mut tbl = RoutingTable::new(OWN, Family::V4, cfg);
     assert_eq!(
@@ -572,7 +573,7 @@ proptest! {
         later in 0u64..40,
     ) {
         let own = Id::from_bytes(own);
-        let mut cfg = Config::default();
+        let mut cfg = RoutingConfig::default();
         if wide {
             cfg.bucket_sizing = BucketSizing::WideFar;
         }

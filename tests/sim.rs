@@ -25,7 +25,7 @@ fn network(seed: u64, link: LinkModel, n: usize) -> Sim {
 /// The first node from `start` on whose table is not empty.
 fn joined(sim: &Sim, start: usize) -> usize {
     (start..sim.len())
-        .find(|&i| sim.dht(i).node_count() > 0)
+        .find(|&i| sim.dht(i).stats().nodes() > 0)
         .expect("a joined node")
 }
 

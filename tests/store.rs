@@ -5,9 +5,9 @@
 mod common;
 
 use btdht::Id;
+use btdht::addr::Family;
 use btdht::bencode::RawValue;
 use btdht::krpc::{ErrorCode, MutablePut, Put};
-use btdht::routing::Family;
 use btdht::store::{
     AnnounceError, Announced, BloomFilter, InfoHashSampler, ItemError, ItemStore, ItemStoreConfig,
     MAX_VALUE_LEN, MAX_VALUES_V4, PeerStore, PeerStoreConfig, SamplerConfig, SignatureVerifier,

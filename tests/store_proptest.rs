@@ -2,9 +2,9 @@
 //! agree with its contents.
 
 use btdht::Id;
+use btdht::addr::Family;
 use btdht::bencode::RawValue;
 use btdht::krpc::Put;
-use btdht::routing::Family;
 use btdht::store::{ItemStore, ItemStoreConfig, PeerStore, PeerStoreConfig, SignatureVerifier};
 use btdht::time::Instant;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

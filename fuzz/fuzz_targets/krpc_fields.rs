@@ -13,13 +13,13 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use btdht::Id;
+use btdht::addr::{Families, LocalAddresses};
 use btdht::bencode::RawValue;
 use btdht::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
-    QueryKind, Response, Samples, Values, Want,
+    QueryKind, Response, Samples, Values,
 };
 use btdht::node::{Config, Dht};
-use btdht::routing::LocalAddresses;
 use btdht::store::{SignatureVerifier, mutable_target, signed_buffer};
 use btdht::time::Instant;
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
@@ -364,7 +364,12 @@ fuzz_target!(|data: &[u8]| {
             };
             Body::Query(Query {
                 id: id(qid),
-                want: want.map(|(n4, n6)| Want { n4, n6 }),
+                want: want.map(|(n4, n6)| match (n4, n6) {
+                    (false, false) => Families::NONE,
+                    (true, false) => Families::V4,
+                    (false, true) => Families::V6,
+                    (true, true) => Families::BOTH,
+                }),
                 kind,
             })
         }

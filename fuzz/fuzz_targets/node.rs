@@ -15,13 +15,13 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use btdht::Id;
+use btdht::addr::{Families, Family, LocalAddresses};
 use btdht::bencode::RawValue;
 use btdht::krpc::{
     Body, CompactList, MAX_DATAGRAM_LEN, Message, NodeV4, NodeV6, Put, Query, QueryKind, Response,
-    Values, Want,
+    Values,
 };
-use btdht::node::{Config, Dht, Families, ItemTarget, Mode, QueryId, WalkConfig};
-use btdht::routing::{Family, LocalAddresses};
+use btdht::node::{AnnouncePort, Config, Dht, ItemTarget, Mode, QueryId, WalkConfig};
 use btdht::time::Instant;
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
@@ -155,7 +155,7 @@ enum Command {
     Bootstrap(Vec<u8>),
     FindNode(u8),
     GetPeers(u8),
-    Announce(u8, Option<u16>),
+    Announce(u8, Option<u16>, bool),
     GetImmutable(u8),
     GetMutable([u8; 32], Vec<u8>),
     PutImmutable(Vec<u8>),
@@ -221,7 +221,7 @@ fn config(s: &Setup) -> Config {
     c.families = match s.families % 3 {
         0 => Families::V4,
         1 => Families::V6,
-        _ => Families::Both,
+        _ => Families::BOTH,
     };
     if s.read_only {
         c.mode = Mode::ReadOnly;
@@ -331,15 +331,9 @@ impl Harness {
         let want = match shape {
             QueryShape::FindNode { want, .. } => match want % 4 {
                 0 => None,
-                1 => Some(Want {
-                    n4: true,
-                    n6: false,
-                }),
-                2 => Some(Want {
-                    n4: false,
-                    n6: true,
-                }),
-                _ => Some(Want { n4: true, n6: true }),
+                1 => Some(Families::V4),
+                2 => Some(Families::V6),
+                _ => Some(Families::BOTH),
             },
             _ => None,
         };
@@ -446,14 +440,20 @@ impl Harness {
         let now = self.now();
         let r = match *c {
             Command::Ping(a) => self.dht.ping(now, pool(a)),
-            Command::AddNode(a) => self.dht.add_node(now, pool(a)),
+            Command::AddNode(a) => {
+                let _ = self.dht.add_node(now, pool(a));
+                return;
+            }
             Command::Bootstrap(ref addrs) => {
                 let addrs: Vec<SocketAddr> = addrs.iter().take(8).map(|&a| pool(a)).collect();
                 self.dht.bootstrap(now, &addrs)
             }
             Command::FindNode(t) => self.dht.find_node(now, id_from(t, None)),
             Command::GetPeers(t) => self.dht.get_peers(now, id_from(t, None)),
-            Command::Announce(t, port) => self.dht.announce(now, id_from(t, None), port),
+            Command::Announce(t, port, seed) => {
+                let port = port.map_or(AnnouncePort::Implied, AnnouncePort::Port);
+                self.dht.announce(now, id_from(t, None), port, seed)
+            }
             Command::GetImmutable(t) => self
                 .dht
                 .get_item(now, ItemTarget::Immutable(id_from(t, None))),

@@ -4,8 +4,9 @@ use super::compact::{CompactEntry, CompactList, Values, decode_peer};
 use super::error::{DecodeError, DecodeErrorKind, Field};
 use super::{
     BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, MutablePut, PUBLIC_KEY_LEN,
-    Put, Query, QueryKind, Response, SIGNATURE_LEN, Want,
+    Put, Query, QueryKind, Response, SIGNATURE_LEN,
 };
+use crate::addr::{Families, Family};
 use crate::bencode::{self, Decoder, DictState, ErrorKind, RawValue};
 use crate::id::Id;
 use core::net::SocketAddr;
@@ -64,7 +65,7 @@ pub(super) struct Args<'a> {
     pub(super) target: Option<Id>,
     pub(super) token: Option<&'a [u8]>,
     pub(super) value: Option<RawValue<'a>>,
-    pub(super) want: Option<Want>,
+    pub(super) want: Option<Families>,
 }
 
 impl<'a> Message<'a> {
@@ -335,13 +336,13 @@ fn decode_args<'a>(d: &mut Decoder<'a>, a: &mut Args<'a>) -> Result<usize, Fail>
     Ok(at)
 }
 
-fn decode_want(d: &mut Decoder<'_>) -> Result<Want, Fail> {
+fn decode_want(d: &mut Decoder<'_>) -> Result<Families, Fail> {
     d.expect_list().map_err(|e| typed(e, Field::Want))?;
-    let mut want = Want::default();
+    let mut want = Families::NONE;
     while d.next_item()? {
         match d.expect_bytes().map_err(|e| typed(e, Field::Want))? {
-            b"n4" => want.n4 = true,
-            b"n6" => want.n6 = true,
+            b"n4" => want = want.with(Family::V4),
+            b"n6" => want = want.with(Family::V6),
             _ => {}
         }
     }

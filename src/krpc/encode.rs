@@ -1,7 +1,8 @@
 //! Writing a [`Message`] straight into the caller's buffer, keys in sorted order.
 
 use super::decode::Args;
-use super::{Body, ErrorMessage, Message, MutablePut, Put, Query, QueryKind, Response, Want};
+use super::{Body, ErrorMessage, Message, MutablePut, Put, Query, QueryKind, Response};
+use crate::addr::{Families, Family};
 use crate::bencode::{EncodeError, Encoder, Sink, SliceSink};
 
 /// A [`Sink`] that only counts, so the exact length comes from the same code that writes.
@@ -223,12 +224,12 @@ fn write_args<S: Sink>(e: &mut Encoder<'_, S>, a: &Args<'_>) {
     e.end();
 }
 
-fn write_want<S: Sink>(e: &mut Encoder<'_, S>, w: Want) {
+fn write_want<S: Sink>(e: &mut Encoder<'_, S>, w: Families) {
     e.raw(b"4:wantl");
-    if w.n4 {
+    if w.contains(Family::V4) {
         e.raw(b"2:n4");
     }
-    if w.n6 {
+    if w.contains(Family::V6) {
         e.raw(b"2:n6");
     }
     e.end();

@@ -21,6 +21,7 @@ use super::decode::decode_strict;
 use super::decode::{Envelope, kind_of};
 use super::error::DecodeError;
 use super::*;
+use crate::addr::{Families, Family};
 use crate::id::{ID_LEN, Id};
 use core::net::SocketAddr;
 
@@ -285,7 +286,7 @@ struct FastArgs<'a> {
     token: Option<&'a [u8]>,
     port: Option<u16>,
     implied_port: Option<bool>,
-    want: Option<Want>,
+    want: Option<Families>,
     seed: Option<bool>,
     noseed: Option<bool>,
     scrape: Option<bool>,
@@ -367,13 +368,13 @@ fn fast_query<'a>(method: &'a [u8], a: &FastArgs<'a>) -> Option<Query<'a>> {
 }
 
 #[inline(always)]
-fn scan_want(rest: &mut &[u8]) -> Option<Want> {
+fn scan_want(rest: &mut &[u8]) -> Option<Families> {
     *rest = rest.strip_prefix(b"l")?;
-    let mut want = Want::default();
+    let mut want = Families::NONE;
     while !end(rest) {
         match string(rest)? {
-            b"n4" => want.n4 = true,
-            b"n6" => want.n6 = true,
+            b"n4" => want = want.with(Family::V4),
+            b"n6" => want = want.with(Family::V6),
             _ => {}
         }
     }

@@ -58,6 +58,7 @@ pub fn decode_strict_for_fuzzing(bytes: &[u8]) -> Result<Message<'_>, DecodeErro
     decode::decode_strict(bytes)
 }
 
+use crate::addr::Families;
 use crate::bencode::RawValue;
 use crate::id::Id;
 use core::net::SocketAddr;
@@ -120,20 +121,12 @@ pub enum MessageKind {
 pub struct Query<'a> {
     /// `a.id`: the querying node's id.
     pub id: Id,
-    /// `a.want` (BEP 32): which address families the querier wants nodes for. `None`
-    /// when absent (the responder then answers with the family the query came over).
-    pub want: Option<Want>,
+    /// `a.want` (BEP 32): which address families the querier wants nodes for: `n4`
+    /// asks for `nodes`, `n6` for `nodes6`; other strings are ignored. `None` when
+    /// absent (the responder then answers with the family the query came over).
+    pub want: Option<Families>,
     /// The method and its own arguments.
     pub kind: QueryKind<'a>,
-}
-
-/// BEP 32 `want`: `n4` asks for `nodes`, `n6` for `nodes6`. Unknown strings are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct Want {
-    /// `"n4"` was listed.
-    pub n4: bool,
-    /// `"n6"` was listed.
-    pub n6: bool,
 }
 
 /// A query's method and its method-specific arguments.

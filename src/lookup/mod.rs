@@ -34,7 +34,7 @@
 //!
 //! let now = Instant::from_millis(0);
 //! let seed = Node { id: Id::from_bytes([1; 20]), addr: "203.0.113.1:6881".parse().unwrap() };
-//! let mut lookup = Lookup::new(Id::from_bytes([0; 20]), LookupConfig::default(), now);
+//! let mut lookup = Lookup::new(Id::from_bytes([0; 20]), 8, LookupConfig::default(), now);
 //! lookup.add_candidates([seed]);
 //! let to_query = lookup.next_query(now).unwrap();
 //! assert_eq!(to_query, seed);
@@ -58,8 +58,6 @@ use probe::{Pick, Probes};
 pub struct LookupConfig {
     /// Queries active at once (default 5; chosen in the simulator: see the README).
     pub alpha: usize,
-    /// How many closest nodes must answer (default 8, BEP 5's K).
-    pub k: usize,
     /// After this long without an answer a query stops holding its slot and is sent
     /// again, or the node is given up on after the last attempt (default 200 ms: twice
     /// the median DHT round trip, longer than 87 % of them; a slower node still counts if
@@ -79,6 +77,7 @@ pub struct LookupConfig {
 
 /// Whether a lookup asks for the subtrees at its boundary near its end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SiblingProbe {
     /// Plain Kademlia: only the target is asked for.
     Off,
@@ -93,7 +92,6 @@ impl Default for LookupConfig {
     fn default() -> Self {
         LookupConfig {
             alpha: 5,
-            k: 8,
             soft_timeout: Duration::from_millis(200),
             attempts: 5,
             max_candidates: 64,
@@ -178,6 +176,8 @@ pub struct LookupStats {
 #[derive(Clone, Debug)]
 pub struct Lookup {
     target: Id,
+    /// How many closest candidates must answer.
+    k: usize,
     config: LookupConfig,
     started: Instant,
     candidates: Vec<Candidate>,
@@ -257,10 +257,13 @@ fn probe_node(
 }
 
 impl Lookup {
-    /// A lookup for `target`, started at `now`, with no candidates yet.
-    pub fn new(target: Id, config: LookupConfig, now: Instant) -> Self {
+    /// A lookup for `target`, started at `now`, with no candidates yet, that ends when
+    /// the `k` closest candidates have answered (BEP 5's K, the routing tables' bucket
+    /// size: [`RoutingConfig::k`](crate::routing::RoutingConfig::k)).
+    pub fn new(target: Id, k: usize, config: LookupConfig, now: Instant) -> Self {
         Lookup {
             target,
+            k: k.max(1),
             config,
             started: now,
             candidates: Vec::with_capacity(config.max_candidates.min(256)),
@@ -288,7 +291,7 @@ impl Lookup {
             .candidates
             .iter()
             .filter(|c| c.state == State::Answered)
-            .take(self.config.k)
+            .take(self.k)
             .map(|c| u32::from(c.depth) + 1)
             .max()
             .unwrap_or(0);
@@ -459,11 +462,11 @@ impl Lookup {
             }
             live += 1;
             boundary = Some(c.node.id);
-            if live >= self.config.k {
+            if live >= self.k {
                 break;
             }
         }
-        if live < self.config.k || answered * 2 < self.config.k || !suspect {
+        if live < self.k || answered * 2 < self.k || !suspect {
             return Boundary::NotYet;
         }
         match boundary.and_then(|b| first_difference(&self.target, &b)) {
@@ -495,7 +498,7 @@ impl Lookup {
             return None;
         }
         let mut answered = 0;
-        let k = self.config.k;
+        let k = self.k;
         for c in &mut self.candidates {
             let attempt = match c.state {
                 State::Failed | State::GaveUp | State::Waiting { .. } => None,
@@ -581,7 +584,7 @@ impl Lookup {
                 State::Failed | State::GaveUp => {}
                 State::Answered => {
                     answered += 1;
-                    if answered >= self.config.k {
+                    if answered >= self.k {
                         return true;
                     }
                 }
@@ -621,7 +624,7 @@ impl Lookup {
         self.candidates
             .iter()
             .filter(|c| c.state == State::Answered)
-            .take(self.config.k)
+            .take(self.k)
             .map(|c| (c.node, c.token.as_deref()))
     }
 }

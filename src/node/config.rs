@@ -1,24 +1,14 @@
 //! Node settings, every cap with a documented default.
 
+use crate::addr::Families;
 use crate::lookup::LookupConfig;
-use crate::routing;
+use crate::routing::RoutingConfig;
 use crate::store::{ItemStoreConfig, PeerStoreConfig, SamplerConfig};
 use core::time::Duration;
 
-/// Which address families the node runs (BEP 32: one routing table each).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Families {
-    /// IPv4 only.
-    #[default]
-    V4,
-    /// IPv6 only.
-    V6,
-    /// Both, with a table each.
-    Both,
-}
-
 /// Whether the node answers queries (BEP 43).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Mode {
     /// A full node: answers queries, and others may add it to their tables.
     #[default]
@@ -55,13 +45,16 @@ impl Default for RateLimit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Address families (default IPv4 only).
+    /// Address families, a routing table each (default [`Families::V4`]; at least one:
+    /// an empty set runs IPv4).
     pub families: Families,
     /// Normal or read-only (default normal).
     pub mode: Mode,
-    /// The routing tables' settings.
-    pub routing: routing::Config,
-    /// Lookup settings (alpha 3, k 8, soft timeout 1 s).
+    /// The routing tables' settings, among them BEP 5's `k` (default 8), which is also
+    /// how many closest nodes a lookup waits for.
+    pub routing: RoutingConfig,
+    /// Lookup settings: parallelism, soft timeout, attempts, probes (see
+    /// [`LookupConfig`] for the defaults and why).
     pub lookup: LookupConfig,
     /// A query unanswered this long has failed (default 4 s).
     pub query_timeout: Duration,
@@ -102,7 +95,7 @@ impl Default for Config {
         Config {
             families: Families::V4,
             mode: Mode::Normal,
-            routing: routing::Config::default(),
+            routing: RoutingConfig::default(),
             lookup: LookupConfig::default(),
             query_timeout: Duration::from_secs(4),
             query_retries: 1,

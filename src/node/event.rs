@@ -172,9 +172,8 @@ pub struct Stats {
     pub datagrams_out: u64,
     /// Datagrams that were not valid KRPC.
     pub bad_datagrams: u64,
-    /// Queries answered, by method: ping, find_node, get_peers, announce_peer, get, put,
-    /// sample_infohashes.
-    pub served: [u64; 7],
+    /// Queries answered, by method.
+    pub served: Served,
     /// Error messages sent.
     pub errors_sent: u64,
     /// Responses and errors that matched no transaction (unknown id or wrong address).
@@ -222,17 +221,62 @@ pub struct Stats {
     pub store_refused: u64,
 }
 
-/// Index into [`Stats::served`] (a match on the kind, not on the method's bytes).
-pub(crate) fn served_index(kind: &crate::krpc::QueryKind<'_>) -> Option<usize> {
-    use crate::krpc::QueryKind;
-    Some(match kind {
-        QueryKind::Ping => 0,
-        QueryKind::FindNode { .. } => 1,
-        QueryKind::GetPeers { .. } => 2,
-        QueryKind::AnnouncePeer { .. } => 3,
-        QueryKind::Get { .. } => 4,
-        QueryKind::Put(_) => 5,
-        QueryKind::SampleInfohashes { .. } => 6,
-        QueryKind::Unknown { .. } => return None,
-    })
+impl Stats {
+    /// Entries in both routing tables.
+    pub fn nodes(&self) -> usize {
+        self.nodes_v4.saturating_add(self.nodes_v6)
+    }
+}
+
+/// Queries answered (with an answer, not an error), by method.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Served {
+    /// `ping`
+    pub ping: u64,
+    /// `find_node`
+    pub find_node: u64,
+    /// `get_peers`
+    pub get_peers: u64,
+    /// `announce_peer`
+    pub announce_peer: u64,
+    /// `get` (BEP 44)
+    pub get: u64,
+    /// `put` (BEP 44)
+    pub put: u64,
+    /// `sample_infohashes` (BEP 51)
+    pub sample_infohashes: u64,
+}
+
+impl Served {
+    /// Counts one answer to a query of `kind` (unknown methods are not counted).
+    pub(crate) fn count(&mut self, kind: &crate::krpc::QueryKind<'_>) {
+        use crate::krpc::QueryKind;
+        let n = match kind {
+            QueryKind::Ping => &mut self.ping,
+            QueryKind::FindNode { .. } => &mut self.find_node,
+            QueryKind::GetPeers { .. } => &mut self.get_peers,
+            QueryKind::AnnouncePeer { .. } => &mut self.announce_peer,
+            QueryKind::Get { .. } => &mut self.get,
+            QueryKind::Put(_) => &mut self.put,
+            QueryKind::SampleInfohashes { .. } => &mut self.sample_infohashes,
+            QueryKind::Unknown { .. } => return,
+        };
+        *n = n.saturating_add(1);
+    }
+
+    /// Answers of every method.
+    pub fn total(&self) -> u64 {
+        [
+            self.ping,
+            self.find_node,
+            self.get_peers,
+            self.announce_peer,
+            self.get,
+            self.put,
+            self.sample_infohashes,
+        ]
+        .iter()
+        .fold(0u64, |a, b| a.saturating_add(*b))
+    }
 }

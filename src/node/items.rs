@@ -10,7 +10,6 @@ use crate::store::{
     is_valid_immutable, mutable_target, sign_item, signed_buffer,
 };
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use arrayvec::ArrayVec;
 
 /// Which BEP 44 item [`Dht::get_item`] looks up.
@@ -109,8 +108,8 @@ pub(crate) enum Checked {
     Invalid,
 }
 
-/// What a `put` sends, shared by the queries to every node that gave a token.
-#[derive(Debug)]
+/// What a `put` sends: each query to a node that gave a token holds a copy.
+#[derive(Clone, Debug)]
 pub(crate) struct PutRequest {
     pub(crate) value: Box<[u8]>,
     pub(crate) mutable: Option<(MutableFields, Option<i64>)>,
@@ -124,7 +123,7 @@ pub(crate) struct ItemState {
     salt: ArrayVec<u8, MAX_SALT_LEN>,
     /// The best valid item found: the immutable one, or the highest `seq`.
     pub(crate) best: Option<Item>,
-    pub(crate) put: Option<Arc<PutRequest>>,
+    pub(crate) put: Option<Box<PutRequest>>,
     /// Nodes that answered the put with an error, and the first error's code.
     pub(crate) refused: usize,
     pub(crate) error: Option<ErrorCode>,
@@ -210,7 +209,7 @@ impl Dht {
             key: None,
             salt: ArrayVec::new(),
             best: None,
-            put: Some(Arc::new(PutRequest {
+            put: Some(Box::new(PutRequest {
                 value: value.as_bytes().into(),
                 mutable: fields,
             })),

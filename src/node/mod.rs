@@ -88,16 +88,17 @@ mod serve;
 mod transactions;
 mod walk;
 
-pub use config::{Config, Families, Mode, RateLimit};
-pub use event::{Event, QueryId, Stats};
+pub use config::{Config, Mode, RateLimit};
+pub use event::{Event, QueryId, Served, Stats};
 pub use items::{ItemTarget, MutableItem};
 pub use transactions::TRANSACTION_ID_LEN;
 pub use walk::WalkConfig;
 
+use crate::addr::{Families, Family};
 use crate::id::Id;
 use crate::krpc::{Body, Message, MessageKind};
 use crate::lookup::StoredToken;
-use crate::routing::{Family, Insert, Node, RoutingTable};
+use crate::routing::{Insert, Node, RoutingTable};
 use crate::store::{InfoHashSampler, ItemError, ItemStore, PeerStore, SignatureVerifier};
 use crate::time::Instant;
 use crate::token::Tokens;
@@ -126,11 +127,23 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(1);
 
 /// A datagram to send: `buf[..len]` goes to `to`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "the datagram is in the buffer: send it"]
 pub struct Transmit {
     /// Destination.
     pub to: SocketAddr,
     /// Bytes written at the start of the caller's buffer.
     pub len: usize,
+}
+
+/// Where peers reach an announced torrent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnnouncePort {
+    /// This TCP (or uTP) port.
+    Port(u16),
+    /// The port the DHT's datagrams leave from (`implied_port=1`): the one storing
+    /// nodes see, which is right behind a NAT that maps the DHT's socket and the
+    /// peer-wire listener to the same port.
+    Implied,
 }
 
 /// Why a command was refused.
@@ -250,8 +263,8 @@ pub(crate) enum OutBody {
     },
     QueryAnnounce {
         info_hash: Id,
-        port: u16,
-        implied_port: bool,
+        port: AnnouncePort,
+        seed: bool,
         token: StoredToken,
     },
     QueryGet {
@@ -267,7 +280,7 @@ pub(crate) enum OutBody {
     },
     QueryPut {
         token: StoredToken,
-        item: alloc::sync::Arc<items::PutRequest>,
+        item: Box<items::PutRequest>,
     },
     ReplyNodes {
         target: Id,
@@ -301,7 +314,7 @@ pub(crate) enum OutBody {
 }
 
 // A driver may move the node into a spawned task or another thread: it stays `Send`
-// (the verifier is `Send + Sync`, a queued put shares its value through an `Arc`).
+// (the verifier is `Send + Sync`).
 const _: fn() = || {
     fn send<T: Send>() {}
     send::<Dht>();
@@ -363,11 +376,12 @@ impl Dht {
     /// Like [`Dht::new`] with a chosen node id (e.g. a BEP 42 id for a known external IP).
     pub fn with_id(config: Config, seed: [u8; 32], id: Id, now: Instant) -> Self {
         let table = |family| RoutingTable::new(id, family, config.routing);
-        let (table4, table6) = match config.families {
-            Families::V4 => (Some(table(Family::V4)), None),
-            Families::V6 => (None, Some(table(Family::V6))),
-            Families::Both => (Some(table(Family::V4)), Some(table(Family::V6))),
+        let families = match config.families {
+            Families::NONE => Families::V4,
+            f => f,
         };
+        let table4 = families.contains(Family::V4).then(|| table(Family::V4));
+        let table6 = families.contains(Family::V6).then(|| table(Family::V6));
         let rate_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"rate")).bytes());
         let (peers, items, samples) = (config.peers, config.items, config.samples);
         Dht {
@@ -463,7 +477,7 @@ impl Dht {
     }
 
     /// Entries in all routing tables.
-    pub fn node_count(&self) -> usize {
+    fn nodes(&self) -> usize {
         self.table4.as_ref().map_or(0, RoutingTable::len)
             + self.table6.as_ref().map_or(0, RoutingTable::len)
     }
@@ -581,11 +595,13 @@ impl Dht {
     }
 
     /// The next event, if any.
+    #[must_use = "an event not read is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// The earliest time [`Dht::handle_timeout`] has work to do, or `None` when idle.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut t = self.transactions.next_deadline();
         let mut consider = |x: Option<Instant>| {
@@ -599,7 +615,7 @@ impl Dht {
         for w in &self.walks {
             consider(w.next_deadline());
         }
-        if self.node_count() > 0 {
+        if self.nodes() > 0 {
             consider(Some(self.next_maintenance));
         }
         consider(self.next_bootstrap);
@@ -637,7 +653,7 @@ impl Dht {
         }
         if self.next_bootstrap.is_some_and(|t| t <= now) {
             self.next_bootstrap = None;
-            if self.node_count() == 0 && !self.bootstrap_addrs.is_empty() {
+            if self.nodes() == 0 && !self.bootstrap_addrs.is_empty() {
                 let addrs = self.bootstrap_addrs.clone();
                 let _ = self.start_bootstrap(&addrs);
             }
@@ -679,7 +695,7 @@ impl Dht {
                 let _ = self.start_search(search::Kind::Refresh, target, &[]);
             }
         }
-        if self.node_count() == 0
+        if self.nodes() == 0
             && !self.bootstrap_addrs.is_empty()
             && self.next_bootstrap.is_none()
             && !self.searches.iter().any(|s| s.is_bootstrap())
@@ -842,6 +858,7 @@ impl Dht {
     }
 
     /// Encodes the next waiting datagram into `buf`.
+    #[must_use = "a datagram not sent is lost"]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let now = self.advance(now);
         if let Some(r) = &self.ready {
@@ -911,9 +928,24 @@ impl Dht {
     }
 
     /// Adds a node known only by address (a PORT message, a saved table): pings it and
-    /// inserts it if it answers.
-    pub fn add_node(&mut self, now: Instant, addr: SocketAddr) -> Result<QueryId, CommandError> {
-        self.ping(now, addr)
+    /// offers it to its routing table if it answers. Unlike [`Dht::ping`], no event
+    /// follows either way.
+    pub fn add_node(&mut self, now: Instant, addr: SocketAddr) -> Result<(), CommandError> {
+        self.advance(now);
+        let addr = crate::addr::canonical(addr);
+        if self.table(Family::of(&addr)).is_none() {
+            return Err(CommandError::FamilyDisabled);
+        }
+        if self.send_query(
+            addr,
+            None,
+            OutBody::QueryPing,
+            Purpose::Ping { query: None },
+        ) {
+            Ok(())
+        } else {
+            Err(CommandError::TooManyTransactions)
+        }
     }
 
     /// Joins the DHT through `addrs` (resolved by the caller): a lookup of our own id
@@ -956,17 +988,30 @@ impl Dht {
         self.start_search(search::Kind::GetPeers, info_hash, &[])
     }
 
-    /// Announces that we have `info_hash` on TCP `port` (`None`: the DHT port, with
-    /// `implied_port`): a get_peers lookup, then announce_peer to the closest nodes that
-    /// gave tokens; ends with [`Event::Announced`].
+    /// Announces that we have `info_hash` on `port` (a TCP port, or the DHT's own UDP
+    /// port with [`AnnouncePort::Implied`]), as a seed (BEP 33 `seed=1`) or not: a
+    /// get_peers lookup, then announce_peer to the closest nodes that gave tokens; ends
+    /// with [`Event::Announced`].
+    ///
+    /// ```
+    /// use btdht::node::{AnnouncePort, Config, Dht};
+    /// use btdht::time::Instant;
+    ///
+    /// let mut dht = Dht::new(Config::default(), [7; 32], Instant::from_millis(0));
+    /// let info_hash = btdht::Id::from_bytes([1; 20]);
+    /// let q = dht.announce(Instant::from_millis(0), info_hash, AnnouncePort::Port(6881), false)?;
+    /// assert_eq!(dht.query(q).unwrap().target(), info_hash);
+    /// # Ok::<(), btdht::node::CommandError>(())
+    /// ```
     pub fn announce(
         &mut self,
         now: Instant,
         info_hash: Id,
-        port: Option<u16>,
+        port: AnnouncePort,
+        seed: bool,
     ) -> Result<QueryId, CommandError> {
         self.advance(now);
-        self.start_search(search::Kind::Announce { port }, info_hash, &[])
+        self.start_search(search::Kind::Announce { port, seed }, info_hash, &[])
     }
 
     /// Looks up a BEP 44 item: [`Event::Item`] for each valid item found (an immutable

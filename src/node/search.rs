@@ -2,11 +2,12 @@
 //! timers, finished with an event.
 
 use super::items::{Checked, ItemState};
-use super::{CommandError, Dht, Event, OutBody, Purpose, QueryId};
+use super::{AnnouncePort, CommandError, Dht, Event, OutBody, Purpose, QueryId};
+use crate::addr::{Family, LocalAddresses, is_global};
 use crate::id::Id;
 use crate::krpc::Response;
 use crate::lookup::{Lookup, LookupStats};
-use crate::routing::{Family, Liveness, LocalAddresses, Node, is_global};
+use crate::routing::{Liveness, Node};
 use crate::store::{BloomFilter, Scrape};
 use crate::time::Instant;
 use alloc::boxed::Box;
@@ -27,7 +28,7 @@ pub(crate) enum Kind {
     Refresh,
     FindNode,
     GetPeers,
-    Announce { port: Option<u16> },
+    Announce { port: AnnouncePort, seed: bool },
     GetItem,
     PutItem,
     Scrape,
@@ -229,7 +230,7 @@ impl Dht {
             let Some(table) = self.table(family) else {
                 continue;
             };
-            let mut lookup = Lookup::new(target, self.config.lookup, now);
+            let mut lookup = Lookup::new(target, self.config.routing.k, self.config.lookup, now);
             let seeds = table.closest::<32>(&target, Liveness::NotBad, now);
             known += seeds.len();
             lookup.add_candidates(seeds.iter().map(|e| e.node()));
@@ -240,7 +241,7 @@ impl Dht {
         // its routers: a lookup started right after `bootstrap` would otherwise have
         // nobody to ask.
         let fallback: ArrayVec<SocketAddr, BOOTSTRAP_SEEDS> =
-            if seeds.is_empty() && kind != Kind::Refresh && known < self.config.lookup.k {
+            if seeds.is_empty() && kind != Kind::Refresh && known < self.config.routing.k {
                 self.bootstrap_addrs
                     .iter()
                     .copied()
@@ -545,13 +546,13 @@ impl Dht {
         };
         match s.phase {
             Phase::Lookup if s.lookups_finished() => {
-                if let Kind::Announce { port } = s.kind {
+                if let Kind::Announce { port, seed } = s.kind {
                     let info_hash = s.target;
                     self.store_at_closest(index, id, Purpose::Announce { query: id }, |token| {
                         OutBody::QueryAnnounce {
                             info_hash,
-                            port: port.unwrap_or(0),
-                            implied_port: port.is_none(),
+                            port,
+                            seed,
                             token,
                         }
                     });
@@ -582,9 +583,9 @@ impl Dht {
         let stats = s.stats();
         let event = match (s.kind, s.phase) {
             (Kind::Bootstrap, _) => {
-                if self.node_count() > 0 {
+                if self.nodes() > 0 {
                     Some(Event::Bootstrapped {
-                        nodes: self.node_count(),
+                        nodes: self.nodes(),
                     })
                 } else {
                     None

@@ -1,15 +1,15 @@
 //! Answering queries, and encoding queued datagrams.
 
-use super::event::served_index;
 use super::reply::ReplyWriter;
-use super::{Dht, Mode, Out, OutBody, Outgoing, Tid};
+use super::{AnnouncePort, Dht, Mode, Out, OutBody, Outgoing, Tid};
+use crate::addr::Family;
 use crate::bencode::RawValue;
 use crate::id::Id;
 use crate::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
-    QueryKind, Response, Values, Want,
+    QueryKind, Response, Values,
 };
-use crate::routing::{Family, Node};
+use crate::routing::Node;
 use crate::store::{
     AnnounceError, GET_PEERS_ENVELOPE, MAX_RESPONSE_LEN, MAX_SAMPLES, MAX_VALUES_V4,
     SAMPLES_ENVELOPE, Scrape, put_target, samples_that_fit, values_that_fit,
@@ -84,15 +84,12 @@ impl Dht {
     }
 
     /// Which families' nodes to answer with: `want`, else the query's own family.
-    fn wanted(&self, want: Option<Want>, from: &SocketAddr) -> (bool, bool) {
-        let (v4, v6) = match want {
-            Some(w) => (w.n4, w.n6),
-            None => (
-                Family::of(from) == Family::V4,
-                Family::of(from) == Family::V6,
-            ),
-        };
-        (v4 && self.table4.is_some(), v6 && self.table6.is_some())
+    fn wanted(&self, want: Option<crate::addr::Families>, from: &SocketAddr) -> (bool, bool) {
+        let want = want.unwrap_or(crate::addr::Families::only(Family::of(from)));
+        (
+            want.contains(Family::V4) && self.table4.is_some(),
+            want.contains(Family::V6) && self.table6.is_some(),
+        )
     }
 
     pub(crate) fn on_query(
@@ -131,9 +128,7 @@ impl Dht {
             };
         if let QueryKind::Ping = q.kind {
             // The most common query, answered without building an `OutBody`.
-            if let Some(n) = self.stats.served.first_mut() {
-                *n = n.saturating_add(1);
-            }
+            self.stats.served.ping = self.stats.served.ping.saturating_add(1);
             self.queue_reply(from, tid, OutBody::ReplyEmpty);
         } else {
             self.answer_and_queue(now, from, tid, q);
@@ -151,11 +146,7 @@ impl Dht {
     fn answer_and_queue(&mut self, now: Instant, from: SocketAddr, tid: &[u8], q: &Query<'_>) {
         match self.answer(now, from, q) {
             Ok(body) => {
-                if let Some(i) = served_index(&q.kind) {
-                    if let Some(n) = self.stats.served.get_mut(i) {
-                        *n = n.saturating_add(1);
-                    }
-                }
+                self.stats.served.count(&q.kind);
                 self.queue_reply(from, tid, body);
             }
             Err((code, message)) => {
@@ -433,14 +424,17 @@ impl Dht {
             OutBody::QueryAnnounce {
                 info_hash,
                 port,
-                implied_port,
+                seed,
                 token,
             } => query(QueryKind::AnnouncePeer {
                 info_hash: *info_hash,
-                port: *port,
-                implied_port: *implied_port,
+                port: match port {
+                    AnnouncePort::Port(p) => *p,
+                    AnnouncePort::Implied => 0,
+                },
+                implied_port: *port == AnnouncePort::Implied,
                 token,
-                seed: false,
+                seed: *seed,
             }),
             OutBody::QueryScrape { info_hash } => query(QueryKind::GetPeers {
                 info_hash: *info_hash,
@@ -584,10 +578,10 @@ impl Dht {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::Families;
+    use crate::addr::LocalAddresses;
     use crate::krpc::Values;
     use crate::node::Config;
-    use crate::node::config::Families;
-    use crate::routing::LocalAddresses;
     use alloc::vec::Vec;
     use core::net::{Ipv6Addr, SocketAddrV6};
 
@@ -738,7 +732,7 @@ mod tests {
     /// Two identical nodes with both tables filled and peers stored.
     fn node() -> Dht {
         let mut cfg = Config {
-            families: Families::Both,
+            families: Families::BOTH,
             ..Config::default()
         };
         cfg.routing.local_addresses = LocalAddresses::Allow;
@@ -767,7 +761,7 @@ mod tests {
     #[test]
     fn specialised_answers_match_the_message_path() {
         let (mut fast, mut slow) = (node(), node());
-        assert!(fast.node_count() > 16);
+        assert!(fast.stats().nodes() > 16);
         let now = Instant::from_millis(5);
         let stored = Id::from_bytes([1; 20]);
         let other = Id::from_bytes([2; 20]);

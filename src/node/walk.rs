@@ -2,9 +2,10 @@
 //! that asks every node it learns of, for indexers.
 
 use super::{CommandError, Dht, Event, OutBody, Purpose, QueryId};
+use crate::addr::Family;
 use crate::id::Id;
 use crate::krpc::Response;
-use crate::routing::{Family, Node};
+use crate::routing::Node;
 use crate::time::Instant;
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
@@ -255,12 +256,11 @@ impl Dht {
             ),
             samples,
         };
-        let allow_local =
-            self.config.routing.local_addresses == crate::routing::LocalAddresses::Allow;
+        let allow_local = self.config.routing.local_addresses == crate::addr::LocalAddresses::Allow;
         learned.retain(|a| {
             self.table(Family::of(a)).is_some()
                 && a.port() != 0
-                && (allow_local || crate::routing::is_global(a.ip()))
+                && (allow_local || crate::addr::is_global(a.ip()))
         });
         if let Some(w) = self.walks.iter_mut().find(|w| w.id == query) {
             for a in learned {

@@ -22,7 +22,7 @@ pub enum Status {
     Good,
     /// Neither good nor bad: quiet for 15 minutes.
     Questionable,
-    /// Failed to answer [`Config::max_failures`](super::Config::max_failures) queries in
+    /// Failed to answer [`RoutingConfig::max_failures`](super::RoutingConfig::max_failures) queries in
     /// a row.
     Bad,
 }

@@ -19,7 +19,7 @@
 //!
 //! - Entries come only from responses to our queries ([`RoutingTable::on_response`]);
 //!   queries and `nodes` lists never add anything.
-//! - At most [`Config::max_per_ip`] entries per IP address (default 1).
+//! - At most [`RoutingConfig::max_per_ip`] entries per IP address (default 1).
 //! - An address's id changes only with a fresh response from that address; a query
 //!   claiming another id for a known address changes nothing, and an id already held by
 //!   a good node at another address is refused.
@@ -38,11 +38,13 @@
 //! touches one bucket plus two ordered indexes (per IP, per address).
 //!
 //! ```
-//! use btdht::routing::{Config, Family, Insert, Liveness, Node, RoutingTable};
+//! use btdht::addr::Family;
+//! use btdht::routing::{Insert, Liveness, Node, RoutingConfig, RoutingTable};
 //! use btdht::time::Instant;
 //! use btdht::Id;
 //!
-//! let mut table = RoutingTable::new(Id::from_bytes([0; 20]), Family::V4, Config::default());
+//! let mut table =
+//!     RoutingTable::new(Id::from_bytes([0; 20]), Family::V4, RoutingConfig::default());
 //! let now = Instant::from_millis(0);
 //! let node = Node { id: Id::from_bytes([0x80; 20]), addr: "203.0.113.1:6881".parse().unwrap() };
 //! assert_eq!(table.on_response(now, node, None), Insert::Added);
@@ -51,12 +53,11 @@
 //! assert_eq!(closest[0].node(), node);
 //! ```
 
-mod address;
 mod entry;
 
-pub use address::is_global;
 pub use entry::{Entry, IdSecurity, Liveness, Node, Status};
 
+use crate::addr::{Family, LocalAddresses, canonical, is_global};
 use crate::id::Id;
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
@@ -74,35 +75,6 @@ pub const QUIET_PERIOD: Duration = Duration::from_secs(15 * 60);
 /// An entry handed out by [`RoutingTable::next_to_ping`] or in [`Insert::PingFirst`] is
 /// not handed out again for this long.
 pub const PING_BACKOFF: Duration = Duration::from_secs(60);
-
-/// An address family: a table holds one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Family {
-    /// IPv4 (`nodes`).
-    V4,
-    /// IPv6 (`nodes6`).
-    V6,
-}
-
-impl Family {
-    /// The family of `addr` (an IPv4-mapped IPv6 address counts as IPv4).
-    pub fn of(addr: &SocketAddr) -> Family {
-        match addr.ip().to_canonical() {
-            IpAddr::V4(_) => Family::V4,
-            IpAddr::V6(_) => Family::V6,
-        }
-    }
-}
-
-/// Whether loopback, private and link-local addresses may enter the table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum LocalAddresses {
-    /// Refuse them (a node on the Internet).
-    #[default]
-    Refuse,
-    /// Accept them (tests, LAN and loopback swarms).
-    Allow,
-}
 
 /// What to do with ids that do not follow BEP 42.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -129,7 +101,7 @@ pub enum BucketSizing {
 /// Routing-table settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Config {
+pub struct RoutingConfig {
     /// Bucket size, BEP 5's K (default 8).
     pub k: usize,
     /// Replacement-cache size per bucket (default 8; 0 disables the cache).
@@ -149,9 +121,9 @@ pub struct Config {
     pub quiet_period: Duration,
 }
 
-impl Default for Config {
+impl Default for RoutingConfig {
     fn default() -> Self {
-        Config {
+        RoutingConfig {
             k: 8,
             replacement_cache: 8,
             max_failures: 3,
@@ -166,6 +138,7 @@ impl Default for Config {
 
 /// What [`RoutingTable::on_response`] did with a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Insert {
     /// Added to its bucket.
     Added,
@@ -201,7 +174,7 @@ pub enum Rejection {
     LocalAddress,
     /// Its id breaks BEP 42 and [`SecureIds::Require`] is set.
     InsecureId,
-    /// Its IP already has [`Config::max_per_ip`] entries.
+    /// Its IP already has [`RoutingConfig::max_per_ip`] entries.
     IpLimit,
     /// A good entry at another address has this id.
     IdInUse,
@@ -211,6 +184,7 @@ pub enum Rejection {
 
 /// What [`RoutingTable::on_failure`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureOutcome {
     /// Not in the table.
     Unknown,
@@ -246,7 +220,7 @@ enum Slot {
 pub struct RoutingTable {
     own: Id,
     family: Family,
-    config: Config,
+    config: RoutingConfig,
     buckets: Vec<Bucket>,
     per_ip: BTreeMap<IpAddr, usize>,
     by_addr: BTreeMap<SocketAddr, Id>,
@@ -317,13 +291,9 @@ fn bep42_security(id: &Id, ip: IpAddr) -> IdSecurity {
     }
 }
 
-fn canonical(addr: SocketAddr) -> SocketAddr {
-    SocketAddr::new(addr.ip().to_canonical(), addr.port())
-}
-
 impl RoutingTable {
     /// An empty table around `own_id` for one address family.
-    pub fn new(own_id: Id, family: Family, config: Config) -> Self {
+    pub fn new(own_id: Id, family: Family, config: RoutingConfig) -> Self {
         let mut buckets = Vec::with_capacity(16);
         buckets.push(Bucket {
             entries: Vec::new(),
@@ -351,7 +321,7 @@ impl RoutingTable {
     }
 
     /// The settings.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &RoutingConfig {
         &self.config
     }
 
@@ -930,7 +900,7 @@ impl RoutingTable {
         out
     }
 
-    /// Buckets not changed for [`Config::quiet_period`]: refresh each with a lookup of a
+    /// Buckets not changed for [`RoutingConfig::quiet_period`]: refresh each with a lookup of a
     /// random id in it ([`RoutingTable::refresh_target`]), then mark it
     /// ([`RoutingTable::mark_refreshed`]).
     pub fn buckets_to_refresh(&self, now: Instant) -> impl Iterator<Item = usize> + '_ {

@@ -37,10 +37,10 @@ pub mod scenario;
 pub use link::{LinkModel, Rng};
 
 use crate::Id;
+use crate::addr::LocalAddresses;
 use crate::bencode::RawValue;
 use crate::krpc::{self, Body, Message, Nodes4, QueryKind, Response};
 use crate::node::{Config, Dht, Event};
-use crate::routing::LocalAddresses;
 use crate::time::Instant;
 use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::vec::Vec;

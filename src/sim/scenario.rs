@@ -11,7 +11,7 @@
 
 use super::{Behaviour, LinkModel, Sim};
 use crate::Id;
-use crate::node::{Config, Event, QueryId};
+use crate::node::{AnnouncePort, Config, Event, QueryId};
 use crate::time::Instant;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
@@ -312,7 +312,9 @@ impl Scenario {
             let port = 1000 + (j % 60_000) as u16;
             let peer = SocketAddr::new(sim.addr(origin).ip(), port);
             hashes.push((hash, peer, origin));
-            if let Ok(q) = sim.command(origin, |d, now| d.announce(now, hash, Some(port))) {
+            if let Ok(q) = sim.command(origin, |d, now| {
+                d.announce(now, hash, AnnouncePort::Port(port), false)
+            }) {
                 pending.insert(
                     (origin, q),
                     Pending {

@@ -45,7 +45,7 @@
 //! [`samples_that_fit`].
 //!
 //! ```
-//! use btdht::routing::Family;
+//! use btdht::addr::Family;
 //! use btdht::store::{self, MAX_RESPONSE_LEN};
 //!
 //! assert_eq!(store::values_that_fit(Family::V4, MAX_RESPONSE_LEN - store::GET_PEERS_ENVELOPE), 43);
@@ -70,7 +70,7 @@ pub use items::{
 pub use peers::{AnnounceError, Announced, PeerInfo, PeerStore, PeerStoreConfig, Scrape};
 pub use samples::{InfoHashSample, InfoHashSampler, MAX_SAMPLES, SamplerConfig};
 
-use crate::routing::Family;
+use crate::addr::Family;
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
 use core::net::IpAddr;
@@ -109,7 +109,7 @@ const VALUE_LEN_V6: usize = 21;
 /// `l` and `e` not counted).
 ///
 /// ```
-/// use btdht::routing::Family;
+/// use btdht::addr::Family;
 /// assert_eq!(btdht::store::values_that_fit(Family::V4, 349), 43);
 /// assert_eq!(btdht::store::values_that_fit(Family::V6, 349), 16);
 /// ```

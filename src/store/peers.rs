@@ -1,8 +1,8 @@
 //! The peer store: what `announce_peer` stores and `get_peers` returns.
 
 use super::{BloomFilter, Rng, Stream, advance, bloom::bloom_indices, bump, release, select};
+use crate::addr::Family;
 use crate::id::Id;
-use crate::routing::Family;
 use crate::time::Instant;
 use alloc::collections::btree_map::Entry as Slot;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -440,7 +440,7 @@ impl Torrent {
 /// given to [`PeerStore::new`].
 ///
 /// ```
-/// use btdht::routing::Family;
+/// use btdht::addr::Family;
 /// use btdht::store::{Announced, PeerStore, PeerStoreConfig};
 /// use btdht::time::Instant;
 /// use btdht::Id;

@@ -1,8 +1,8 @@
 //! An in-memory network of `Dht`s for the node tests.
 
+use btdht::addr::LocalAddresses;
 use btdht::krpc::{Body, Message};
 use btdht::node::{Config, Dht, Event};
-use btdht::routing::LocalAddresses;
 use btdht::time::Instant;
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -20,7 +20,8 @@
 //! splitting in btdht; K = 20, one bucket per distance, no cache in mainline).
 
 use btdht::Id;
-use btdht::routing::{Config, Family, Insert, Liveness, Node, RoutingTable};
+use btdht::addr::Family;
+use btdht::routing::{RoutingConfig, Insert, Liveness, Node, RoutingTable};
 use btdht::time::Instant;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::collections::HashSet;
