@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Interop tests: examples/node.rs (btdht) against real DHT implementations, on loopback
-# only, inside a private network namespace this script makes itself (`unshare -n`).
+# Interop tests: examples/node.rs against libtorrent and bittorrent-dht, on loopback only.
+# They run inside a private network namespace this script makes itself (`unshare -n`).
 #
 #   libtorrent IPv4   libtorrent-rasterbar 2.0 (Debian's python3-libtorrent) on 127.0.0.x
 #   libtorrent IPv6   the same on [::1]: nodes6, 18-byte compact peers

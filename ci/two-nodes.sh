@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Loopback process test: examples/node.rs and examples/tokio.rs find each other's peers.
 # Two examples/node.rs processes on 127.0.0.1 bootstrap off each other, each announces an
 # info-hash, and each must find the peer the other announced; then examples/tokio.rs joins
 # through one of them and must find both peers. A also puts a BEP 44 immutable item, which
