@@ -9,9 +9,10 @@ use btdht::Id;
 use btdht::addr::Family;
 use btdht::bencode::RawValue;
 use btdht::krpc::Put;
+use btdht::krpc::budget::MAX_VALUES_V4;
 use btdht::store::{
-    InfoHashSampler, ItemStore, ItemStoreConfig, MAX_VALUES_V4, PeerStore, PeerStoreConfig,
-    SamplerConfig, SignatureVerifier,
+    InfoHashSampler, ItemStore, ItemStoreConfig, PeerStore, PeerStoreConfig, SamplerConfig,
+    SignatureVerifier,
 };
 use btdht::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -7,11 +7,12 @@ mod common;
 use btdht::Id;
 use btdht::addr::Family;
 use btdht::bencode::RawValue;
+use btdht::krpc::budget::MAX_VALUES_V4;
 use btdht::krpc::{ErrorCode, MutablePut, Put};
 use btdht::store::{
     AnnounceError, Announced, BloomFilter, InfoHashSampler, ItemError, ItemStore, ItemStoreConfig,
-    MAX_VALUE_LEN, MAX_VALUES_V4, PeerStore, PeerStoreConfig, SamplerConfig, SignatureVerifier,
-    Stored, immutable_target, mutable_target, signed_buffer,
+    MAX_VALUE_LEN, PeerStore, PeerStoreConfig, SamplerConfig, SignatureVerifier, Stored,
+    immutable_target, mutable_target, signed_buffer,
 };
 use btdht::time::Instant;
 use common::{unhex, vectors};

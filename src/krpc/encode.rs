@@ -3,7 +3,7 @@
 use super::decode::Args;
 use super::{Body, ErrorMessage, Message, MutablePut, Put, Query, QueryKind, Response};
 use crate::addr::{Families, Family};
-use crate::bencode::{EncodeError, Encoder, Sink, SliceSink};
+use crate::bencode::{EncodeError, Encoder, RawValue, Sink, SliceSink};
 
 /// A [`Sink`] that only counts, so the exact length comes from the same code that writes.
 struct Counter(usize);
@@ -276,4 +276,36 @@ fn write_error<S: Sink>(e: &mut Encoder<'_, S>, err: &ErrorMessage<'_>) {
     e.int(err.code.code());
     e.bytes(err.message);
     e.end();
+}
+
+/// Writes the bytes a BEP 44 mutable item's signature covers into `buf`: `4:salt<len>:<salt>`
+/// when `salt` is not empty, then `3:seqi<seq>e1:v` and the bencoded value; the length
+/// written, or `None` if `buf` is too short. (The store's
+/// [`signed_buffer`](crate::store::signed_buffer) checks the BEP 44 limits first.)
+///
+/// ```
+/// use btdht::bencode::RawValue;
+/// let mut buf = [0u8; 64];
+/// let v = RawValue::new(b"12:Hello World!")?;
+/// let n = btdht::krpc::encode_signed_buffer(b"foobar", 1, v, &mut buf).unwrap();
+/// assert_eq!(&buf[..n], b"4:salt6:foobar3:seqi1e1:v12:Hello World!");
+/// # Ok::<(), btdht::bencode::Error>(())
+/// ```
+pub fn encode_signed_buffer(
+    salt: &[u8],
+    seq: i64,
+    value: RawValue<'_>,
+    buf: &mut [u8],
+) -> Option<usize> {
+    let mut sink = SliceSink::new(buf);
+    let mut e = Encoder::new(&mut sink);
+    if !salt.is_empty() {
+        e.bytes(b"salt");
+        e.bytes(salt);
+    }
+    e.bytes(b"seq");
+    e.int(seq);
+    e.bytes(b"v");
+    e.raw(value.as_bytes());
+    sink.written()
 }

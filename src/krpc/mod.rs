@@ -38,16 +38,21 @@
 //! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 
+mod answer;
+pub mod budget;
 mod compact;
 mod decode;
 mod encode;
 mod error;
 mod fast;
 
+pub(crate) use answer::AnswerWriter;
+
 pub use compact::{
     CompactEntry, CompactIter, CompactList, NodeV4, NodeV6, Nodes4, Nodes6, Samples, Values,
     ValuesIter, decode_peer, encode_peer,
 };
+pub use encode::encode_signed_buffer;
 pub use error::{DecodeError, DecodeErrorKind, Field};
 
 /// The strict decoder alone, without the fast path, for the fuzz target that checks the
@@ -65,7 +70,8 @@ use core::net::SocketAddr;
 
 /// A buffer of this many bytes holds any message the crate's node sends.
 ///
-/// BEP 32 asks for datagrams of at most 1024 bytes; BEP 44 `put` messages carrying a value
+/// BEP 32 asks for datagrams of at most 1024 bytes ([`budget::MAX_RESPONSE_LEN`]), and
+/// every answer the node writes stays within it; BEP 44 `put` queries carrying a value
 /// near its 1000-byte limit need more, so the bound is a typical Ethernet MTU payload.
 /// [`Message::encode`] itself takes any buffer and returns an error when the message does
 /// not fit.

@@ -80,7 +80,7 @@ pub struct Config {
     /// Peers returned in one `get_peers` answer at most (default 43). Whatever this
     /// says, an answer carries no more than fit in BEP 32's 1024 bytes with the rest of
     /// it: 43 IPv4 or 16 IPv6 peers at most, fewer with BEP 33 filters (see
-    /// [`store`](crate::store#answers-fit-one-datagram)).
+    /// [`krpc::budget`](crate::krpc::budget)).
     pub max_values: usize,
     /// The store of announced peers: caps, lifetime and eviction.
     pub peers: PeerStoreConfig,
@@ -106,7 +106,7 @@ impl Default for Config {
             max_events: 512,
             rate_limit: RateLimit::default(),
             version: Some(*b"BD\x00\x01"),
-            max_values: crate::store::MAX_VALUES_V4,
+            max_values: crate::krpc::budget::MAX_VALUES_V4,
             peers: PeerStoreConfig::default(),
             items: ItemStoreConfig::default(),
             samples: SamplerConfig::default(),

@@ -81,7 +81,6 @@ mod config;
 mod event;
 mod items;
 mod ratelimit;
-mod reply;
 mod rng;
 mod search;
 mod serve;
@@ -865,7 +864,7 @@ impl Dht {
             if let OutBody::ReplyEmpty = r.body {
                 // Written from the slot in place: moving the answer out first costs more
                 // than the writing (stores of one width read back at another).
-                let written = reply::ReplyWriter::begin(buf, &r.to, None, &self.id)
+                let written = crate::krpc::AnswerWriter::begin(buf, &r.to, None, &self.id)
                     .and_then(|w| w.finish(r.tid.as_bytes(), self.config.version));
                 let to = r.to;
                 self.ready = None;

@@ -1,32 +1,21 @@
 //! Answering queries, and encoding queued datagrams.
 
-use super::reply::ReplyWriter;
 use super::{AnnouncePort, Dht, Mode, Out, OutBody, Outgoing, Tid};
 use crate::addr::Family;
 use crate::bencode::RawValue;
 use crate::id::Id;
+use crate::krpc::AnswerWriter;
+use crate::krpc::budget::{self, MAX_VALUES_V4};
 use crate::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
     QueryKind, Response, Values,
 };
 use crate::routing::Node;
-use crate::store::{
-    AnnounceError, GET_PEERS_ENVELOPE, MAX_RESPONSE_LEN, MAX_SAMPLES, MAX_VALUES_V4,
-    SAMPLES_ENVELOPE, Scrape, put_target, samples_that_fit, values_that_fit,
-};
+use crate::store::{AnnounceError, MAX_SAMPLES, Scrape, put_target};
 use crate::time::Instant;
 use crate::token::Token;
 use arrayvec::ArrayVec;
 use core::net::SocketAddr;
-
-/// Bytes of `5:nodes208:` and 8 IPv4 nodes in an answer envelope.
-const NODES_FIELD: usize = 8 + 3 + 8 * 26;
-/// Bytes of `6:nodes6304:` and 8 IPv6 nodes.
-const NODES6_FIELD: usize = 9 + 3 + 8 * 38;
-/// Bytes of `4:BFpe256:`, `4:BFsd256:` and the two filters (BEP 33).
-const SCRAPE_FIELDS: usize = 2 * (10 + 256);
-/// The store's envelopes assume a 20-byte transaction id.
-const ENVELOPE_TID_LEN: usize = 20;
 
 /// A get_peers answer as [`Dht::plan_peers`] decided it; the peers and the filters are
 /// in the caller's places.
@@ -44,14 +33,6 @@ impl PeersPlan {
     fn values<'p>(&self, peers: &'p [SocketAddr]) -> Option<&'p [SocketAddr]> {
         peers.get(..self.found).filter(|p| !p.is_empty())
     }
-}
-
-/// An answer envelope's size (see [`crate::store`]) for this transaction id and these
-/// node lists.
-fn envelope(full: usize, tid: &[u8], v4: bool, v6: bool) -> usize {
-    full.saturating_add(tid.len().saturating_sub(ENVELOPE_TID_LEN))
-        .saturating_sub(if v4 { 0 } else { NODES_FIELD })
-        .saturating_sub(if v6 { 0 } else { NODES6_FIELD })
 }
 
 impl Dht {
@@ -263,12 +244,12 @@ impl Dht {
 
     /// Encodes a queued datagram into `buf`; `None` if it does not fit. The common
     /// answers (ping, find_node, get_peers) are written straight into `buf` by a
-    /// [`ReplyWriter`]; the rest go through a [`Message`].
+    /// [`AnswerWriter`]; the rest go through a [`Message`].
     #[inline]
     pub(crate) fn encode(&mut self, now: Instant, out: Out<'_>, buf: &mut [u8]) -> Option<usize> {
         if let OutBody::ReplyEmpty = out.body {
             // The most common answer (a ping's), kept out of the big function below.
-            let w = ReplyWriter::begin(buf, &out.to, None, &self.id)?;
+            let w = AnswerWriter::begin(buf, &out.to, None, &self.id)?;
             return w.finish(out.tid, self.version());
         }
         self.encode_other(now, out, buf)
@@ -278,11 +259,11 @@ impl Dht {
     fn encode_other(&mut self, now: Instant, out: Out<'_>, buf: &mut [u8]) -> Option<usize> {
         match out.body {
             OutBody::ReplyEmpty => {
-                let w = ReplyWriter::begin(buf, &out.to, None, &self.id)?;
+                let w = AnswerWriter::begin(buf, &out.to, None, &self.id)?;
                 w.finish(out.tid, self.version())
             }
             OutBody::ReplyNodes { target, v4, v6 } => {
-                let mut w = ReplyWriter::begin(buf, &out.to, None, &self.id)?;
+                let mut w = AnswerWriter::begin(buf, &out.to, None, &self.id)?;
                 self.write_nodes(&mut w, target, *v4, *v6, now)?;
                 w.finish(out.tid, self.version())
             }
@@ -293,7 +274,7 @@ impl Dht {
                 let bf = filters
                     .as_ref()
                     .map(|f| (&f.peers.as_bytes()[..], &f.seeds.as_bytes()[..]));
-                let mut w = ReplyWriter::begin(buf, &out.to, bf, &self.id)?;
+                let mut w = AnswerWriter::begin(buf, &out.to, bf, &self.id)?;
                 self.write_nodes(&mut w, &p.info_hash, p.v4, p.v6, now)?;
                 w.token(&p.token)?;
                 if let Some(values) = p.values(&peers) {
@@ -331,18 +312,19 @@ impl Dht {
         if *scrape {
             *filters = self.peers.scrape(now, info_hash);
         }
-        let (mut v4, mut v6) = (*v4, *v6);
-        if filters.is_some() && v4 && v6 {
-            // BEP 33: the filters need the room of one node list; keep the querier's own
-            // family.
-            match family {
-                Family::V4 => v6 = false,
-                Family::V6 => v4 = false,
-            }
+        let mut nodes = crate::addr::Families::NONE;
+        if *v4 {
+            nodes = nodes.with(Family::V4);
         }
-        let envelope = envelope(GET_PEERS_ENVELOPE, out.tid, v4, v6)
-            .saturating_add(if filters.is_some() { SCRAPE_FIELDS } else { 0 });
-        let fit = values_that_fit(family, MAX_RESPONSE_LEN.saturating_sub(envelope))
+        if *v6 {
+            nodes = nodes.with(Family::V6);
+        }
+        if filters.is_some() {
+            // BEP 33: the filters need the room of one node list.
+            nodes = budget::nodes_beside_filters(nodes, family);
+        }
+        let (v4, v6) = (nodes.contains(Family::V4), nodes.contains(Family::V6));
+        let fit = budget::values_in_answer(family, out.tid.len(), nodes, filters.is_some())
             .min(self.config.max_values);
         // A scrape that found nothing stored saw the peers are gone: no second lookup.
         peers.clear();
@@ -368,7 +350,7 @@ impl Dht {
     /// `nodes` and `nodes6` as asked: the closest nodes of each family to `target`.
     fn write_nodes(
         &self,
-        w: &mut ReplyWriter<'_>,
+        w: &mut AnswerWriter<'_>,
         target: &Id,
         v4: bool,
         v6: bool,
@@ -513,8 +495,14 @@ impl Dht {
             OutBody::ReplySamples { target, v4, v6 } => {
                 (nodes4, nodes6) = self.closest(target, *v4, *v6, now);
                 let answer = self.sampler.sample(now, &self.peers);
-                let envelope = envelope(SAMPLES_ENVELOPE, out.tid, *v4, *v6);
-                let fit = samples_that_fit(MAX_RESPONSE_LEN.saturating_sub(envelope));
+                let mut nodes = crate::addr::Families::NONE;
+                if *v4 {
+                    nodes = nodes.with(Family::V4);
+                }
+                if *v6 {
+                    nodes = nodes.with(Family::V6);
+                }
+                let fit = budget::samples_in_answer(out.tid.len(), nodes);
                 samples = answer.samples.iter().take(fit).copied().collect();
                 let mut r = Response::new(id);
                 r.nodes = v4.then(|| CompactList::from_items(&nodes4));
@@ -537,18 +525,7 @@ impl Dht {
             read_only: read_only && is_query,
             body,
         };
-        // A large BEP 44 item leaves no room for node lists within BEP 32's 1024 bytes:
-        // drop `nodes6`, then `nodes`.
-        let has_item = matches!(&msg.body, Body::Response(r) if r.value.is_some());
-        for _ in 0..2 {
-            if has_item && msg.encoded_len() > MAX_RESPONSE_LEN {
-                if let Body::Response(r) = &mut msg.body {
-                    if r.nodes6.take().is_none() {
-                        r.nodes = None;
-                    }
-                }
-            }
-        }
+        budget::trim_item_answer(&mut msg);
         msg.encode(buf).ok()
     }
 
@@ -580,7 +557,6 @@ mod tests {
     use super::*;
     use crate::addr::Families;
     use crate::addr::LocalAddresses;
-    use crate::krpc::Values;
     use crate::node::Config;
     use alloc::vec::Vec;
     use core::net::{Ipv6Addr, SocketAddrV6};
@@ -596,137 +572,6 @@ mod tests {
             0,
             0,
         ))
-    }
-
-    /// `ReplyWriter` against `Message::encode` for the same response.
-    #[allow(clippy::too_many_arguments)]
-    fn check(
-        ip: SocketAddr,
-        filters: Option<(&[u8; 256], &[u8; 256])>,
-        nodes: Option<&[NodeV4]>,
-        nodes6: Option<&[NodeV6]>,
-        token: Option<&[u8]>,
-        values: Option<&[SocketAddr]>,
-        tid: &[u8],
-        version: Option<[u8; 4]>,
-    ) {
-        let id = Id::from_bytes([0xab; 20]);
-        let mut r = Response::new(id);
-        r.nodes = nodes.map(CompactList::from_items);
-        r.nodes6 = nodes6.map(CompactList::from_items);
-        r.token = token;
-        r.values = values.map(Values::from_peers);
-        r.bf_peers = filters.map(|f| f.0);
-        r.bf_seeds = filters.map(|f| f.1);
-        let msg = Message {
-            transaction_id: tid,
-            version: version.as_ref().map(|v| &v[..]),
-            ip: Some(ip),
-            read_only: false,
-            body: Body::Response(r),
-        };
-        let mut expected = [0u8; 2048];
-        let n = msg.encode(&mut expected).unwrap();
-        let expected = &expected[..n];
-
-        let write = |buf: &mut [u8]| -> Option<usize> {
-            let bf = filters.map(|(p, s)| (&p[..], &s[..]));
-            let mut w = ReplyWriter::begin(buf, &ip, bf, &id)?;
-            if let Some(nodes) = nodes {
-                w.nodes(false, nodes.len())?;
-                for n in nodes {
-                    w.node(&n.id, &SocketAddr::V4(n.addr))?;
-                }
-            }
-            if let Some(nodes6) = nodes6 {
-                w.nodes(true, nodes6.len())?;
-                for n in nodes6 {
-                    w.node(&n.id, &SocketAddr::V6(n.addr))?;
-                }
-            }
-            if let Some(token) = token {
-                w.token(token)?;
-            }
-            if let Some(values) = values {
-                w.values(values)?;
-            }
-            w.finish(tid, version)
-        };
-        let mut buf = [0u8; 2048];
-        let m = write(&mut buf).expect("fits");
-        assert_eq!(&buf[..m], expected);
-        // Every shorter buffer fails cleanly (checked for some shapes only, for time).
-        let truncate = tid.len() == 2 && version.is_some();
-        for short in (0..n).filter(|_| truncate) {
-            assert_eq!(write(&mut buf[..short]), None, "{short} of {n}");
-        }
-    }
-
-    #[test]
-    fn reply_writer_writes_what_message_encode_writes() {
-        let nodes: Vec<NodeV4> = (0..8u8)
-            .map(|i| NodeV4 {
-                id: Id::from_bytes([i; 20]),
-                addr: match v4(i, 6881 + u16::from(i)) {
-                    SocketAddr::V4(a) => a,
-                    SocketAddr::V6(_) => unreachable!(),
-                },
-            })
-            .collect();
-        let nodes6: Vec<NodeV6> = (0..8u16)
-            .map(|i| NodeV6 {
-                id: Id::from_bytes([0x40 + i as u8; 20]),
-                addr: match v6(i, 7000 + i) {
-                    SocketAddr::V6(a) => a,
-                    SocketAddr::V4(_) => unreachable!(),
-                },
-            })
-            .collect();
-        let values4: Vec<SocketAddr> = (0..50u8).map(|i| v4(i, 1000 + u16::from(i))).collect();
-        let values6: Vec<SocketAddr> = (0..20u16).map(|i| v6(i, 2000 + i)).collect();
-        let mixed = [v4(1, 1), v6(2, 2), v4(3, 65535)];
-        let (peers, seeds) = ([0x5a; 256], [0xa5; 256]);
-        let long_tid = [7u8; 64];
-        for ip in [v4(200, 6881), v6(300, 51413)] {
-            for version in [None, Some(*b"BD\x00\x01"), Some(*b"LT\x01\x02")] {
-                for tid in [&b""[..], b"aa", b"0123456789", &long_tid] {
-                    // ping, announce_peer, put
-                    check(ip, None, None, None, None, None, tid, version);
-                    for n4 in [None, Some(&nodes[..0]), Some(&nodes[..1]), Some(&nodes[..])] {
-                        for n6 in [
-                            None,
-                            Some(&nodes6[..0]),
-                            Some(&nodes6[..3]),
-                            Some(&nodes6[..]),
-                        ] {
-                            // find_node
-                            check(ip, None, n4, n6, None, None, tid, version);
-                            // get_peers
-                            for values in [
-                                None,
-                                Some(&values4[..]),
-                                Some(&values6[..]),
-                                Some(&mixed[..]),
-                            ] {
-                                for token in [&b"0123"[..], &[0u8; 20], &[1u8; 200]] {
-                                    check(ip, None, n4, n6, Some(token), values, tid, version);
-                                }
-                                check(
-                                    ip,
-                                    Some((&peers, &seeds)),
-                                    n4,
-                                    n6,
-                                    Some(b"tok"),
-                                    values,
-                                    tid,
-                                    version,
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 
     /// Two identical nodes with both tables filled and peers stored.

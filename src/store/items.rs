@@ -1,9 +1,9 @@
 //! The BEP 44 item store: what `put` stores and `get` returns.
 
 use super::{advance, bump, release};
-use crate::bencode::{Encoder, RawValue, SliceSink};
+use crate::bencode::RawValue;
 use crate::id::Id;
-use crate::krpc::{ErrorCode, PUBLIC_KEY_LEN, Put, SIGNATURE_LEN};
+use crate::krpc::{ErrorCode, PUBLIC_KEY_LEN, Put, SIGNATURE_LEN, encode_signed_buffer};
 use crate::time::Instant;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -205,19 +205,9 @@ pub fn signed_buffer(
         return Err(ItemError::ValueTooBig);
     }
     let mut buf = [0u8; MAX_SIGNED_BUFFER_LEN];
-    let mut sink = SliceSink::new(&mut buf);
-    let mut e = Encoder::new(&mut sink);
-    if !salt.is_empty() {
-        e.bytes(b"salt");
-        e.bytes(salt);
-    }
-    e.bytes(b"seq");
-    e.int(seq);
-    e.bytes(b"v");
-    e.raw(value.as_bytes());
     // The bounds above make every buffer fit; a failure here would be a bug, reported as
     // the value being too big rather than a panic.
-    let len = sink.written().ok_or(ItemError::ValueTooBig)?;
+    let len = encode_signed_buffer(salt, seq, value, &mut buf).ok_or(ItemError::ValueTooBig)?;
     let mut out = ArrayVec::new();
     out.try_extend_from_slice(buf.get(..len).unwrap_or_default())
         .map_err(|_| ItemError::ValueTooBig)?;

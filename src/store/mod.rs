@@ -27,30 +27,8 @@
 //! re-announces, each needing a token bound to an IP address it really has. See
 //! [`peers`](PeerStore#eviction) and [`items`](ItemStore#eviction) for the details.
 //!
-//! # Answers fit one datagram
-//!
-//! BEP 32 asks that no datagram exceed [`MAX_RESPONSE_LEN`] = 1024 bytes. The byte
-//! budgets below assume the largest envelope a node sends: a 20-byte transaction id, a
-//! 20-byte token, an IPv6 `ip` (BEP 42, 18 bytes), a 4-byte `v`, and both `nodes`
-//! (8 × 26 bytes) and `nodes6` (8 × 38 bytes):
-//!
-//! | message | envelope | left for the list | fits |
-//! |---|---|---|---|
-//! | `get_peers` reply | [`GET_PEERS_ENVELOPE`] = 675 (incl. `6:values` and `le`) | 349 | [`MAX_VALUES_V4`] = 43 IPv4 peers (8 bytes each: `6:` + 6), or [`MAX_VALUES_V6`] = 16 IPv6 peers (21 bytes: `18:` + 18) |
-//! | `get_peers` reply with `scrape` | 675 + 532 (`BFsd`, `BFpe`: 266 each) | none | drop `nodes6` (−316) or `nodes` (−219) first, as BEP 33 advises |
-//! | `sample_infohashes` reply | [`SAMPLES_ENVELOPE`] = 692 (incl. `7:samples` and `NNN:`) | 332 | 16 of [`MAX_SAMPLES`] = 20 info-hashes; all 20 with a single node list |
-//!
-//! A caller that knows its real envelope (e.g. from `krpc::Message::encoded_len` with
-//! the list left empty) gets the exact count from [`values_that_fit`] and
-//! [`samples_that_fit`].
-//!
-//! ```
-//! use btdht::addr::Family;
-//! use btdht::store::{self, MAX_RESPONSE_LEN};
-//!
-//! assert_eq!(store::values_that_fit(Family::V4, MAX_RESPONSE_LEN - store::GET_PEERS_ENVELOPE), 43);
-//! assert_eq!(store::values_that_fit(Family::V6, 100), 4);
-//! ```
+//! How many peers or samples fit in one answer is [`krpc::budget`](crate::krpc::budget)'s
+//! business: the store fills the caller's buffer up to the count it is given.
 
 mod bloom;
 #[cfg(feature = "ed25519")]
@@ -70,68 +48,10 @@ pub use items::{
 pub use peers::{AnnounceError, Announced, PeerInfo, PeerStore, PeerStoreConfig, Scrape};
 pub use samples::{InfoHashSample, InfoHashSampler, MAX_SAMPLES, SamplerConfig};
 
-use crate::addr::Family;
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
 use core::net::IpAddr;
 use sha1::{Digest, Sha1};
-
-/// BEP 32: the largest datagram a node should send.
-pub const MAX_RESPONSE_LEN: usize = 1024;
-
-/// Bytes of the largest `get_peers` reply envelope the budget allows for, with an empty
-/// `values` list (`6:values` + `le` included): see the [module docs](self).
-///
-/// `d` 1, `2:ip18:…` 25, `1:rd` 4, `2:id20:…` 27, `5:nodes208:…` 219, `6:nodes6304:…` 316,
-/// `5:token20:…` 30, `6:values` 8, `le` 2, `e` 1, `1:t20:…` 26, `1:v4:…` 9, `1:y1:r` 6,
-/// `e` 1.
-pub const GET_PEERS_ENVELOPE: usize = 675;
-
-/// IPv4 peers that always fit in a `get_peers` reply: (1024 − 675) / 8.
-pub const MAX_VALUES_V4: usize = (MAX_RESPONSE_LEN - GET_PEERS_ENVELOPE) / VALUE_LEN_V4;
-
-/// IPv6 peers that always fit in a `get_peers` reply: (1024 − 675) / 21.
-pub const MAX_VALUES_V6: usize = (MAX_RESPONSE_LEN - GET_PEERS_ENVELOPE) / VALUE_LEN_V6;
-
-/// Bytes of the largest `sample_infohashes` reply envelope the budget allows for, with
-/// the `samples` bytes themselves left out (their `7:samples` key and a 3-digit length
-/// prefix included): `d` 1, `2:ip18:…` 25, `1:rd` 4, `2:id20:…` 27, `8:intervali21600e`
-/// 17, `5:nodes208:…` 219, `6:nodes6304:…` 316, `3:numi…e` 27 (any `i64`),
-/// `7:samples400:` 13, `e` 1, `1:t20:…` 26, `1:v4:…` 9, `1:y1:r` 6, `e` 1.
-pub const SAMPLES_ENVELOPE: usize = 692;
-
-/// Wire bytes of one IPv4 entry of `values`: `6:` and 6 bytes.
-const VALUE_LEN_V4: usize = 8;
-/// Wire bytes of one IPv6 entry of `values`: `18:` and 18 bytes.
-const VALUE_LEN_V6: usize = 21;
-
-/// How many peers of `family` fit in `budget` bytes of `values` entries (the list's own
-/// `l` and `e` not counted).
-///
-/// ```
-/// use btdht::addr::Family;
-/// assert_eq!(btdht::store::values_that_fit(Family::V4, 349), 43);
-/// assert_eq!(btdht::store::values_that_fit(Family::V6, 349), 16);
-/// ```
-pub const fn values_that_fit(family: Family, budget: usize) -> usize {
-    match family {
-        Family::V4 => budget / VALUE_LEN_V4,
-        Family::V6 => budget / VALUE_LEN_V6,
-    }
-}
-
-/// How many info-hashes fit in `budget` bytes of `samples` content (20 bytes each), at
-/// most [`MAX_SAMPLES`].
-///
-/// ```
-/// use btdht::store::{samples_that_fit, MAX_RESPONSE_LEN, SAMPLES_ENVELOPE};
-/// assert_eq!(samples_that_fit(MAX_RESPONSE_LEN - SAMPLES_ENVELOPE), 16);
-/// assert_eq!(samples_that_fit(10_000), 20);
-/// ```
-pub const fn samples_that_fit(budget: usize) -> usize {
-    let n = budget / crate::id::ID_LEN;
-    if n < MAX_SAMPLES { n } else { MAX_SAMPLES }
-}
 
 /// One more entry for `ip` in a per-IP count.
 fn bump(per_ip: &mut BTreeMap<IpAddr, u32>, ip: IpAddr) {
@@ -291,12 +211,5 @@ mod tests {
         let mut s = Rng::new([3; 32], b"x").stream();
         assert_eq!(s.below(0), 0);
         assert!((0..1000).all(|_| s.below(7) < 7));
-    }
-
-    #[test]
-    fn budget_constants_follow_from_the_envelope() {
-        assert_eq!(MAX_VALUES_V4, 43);
-        assert_eq!(MAX_VALUES_V6, 16);
-        assert_eq!(samples_that_fit(MAX_RESPONSE_LEN - SAMPLES_ENVELOPE), 16);
     }
 }

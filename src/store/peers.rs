@@ -433,8 +433,8 @@ impl Torrent {
 /// # Answers
 ///
 /// [`PeerStore::sample_peers`] writes a uniformly random sample of one family's peers into
-/// the caller's buffer — size it with [`values_that_fit`](super::values_that_fit), at most
-/// [`MAX_VALUES_V4`](super::MAX_VALUES_V4) = 43 or [`MAX_VALUES_V6`](super::MAX_VALUES_V6)
+/// the caller's buffer — size it with [`values_in_answer`](crate::krpc::budget::values_in_answer), at most
+/// [`MAX_VALUES_V4`](crate::krpc::budget::MAX_VALUES_V4) = 43 or [`MAX_VALUES_V6`](crate::krpc::budget::MAX_VALUES_V6)
 /// = 16 for the worst-case envelope — and allocates nothing. With `noseed` (BEP 33) it
 /// fills the buffer with downloaders first, then seeds. Randomness comes from the seed
 /// given to [`PeerStore::new`].
@@ -455,7 +455,7 @@ impl Torrent {
 /// assert_eq!(store.announce(t0, info_hash, seed, true), Ok(Announced::Added));
 /// assert_eq!(store.announce(t0, info_hash, leecher, false), Ok(Announced::Added));
 ///
-/// let mut values = [SocketAddr::from(([0, 0, 0, 0], 0)); btdht::store::MAX_VALUES_V4];
+/// let mut values = [SocketAddr::from(([0, 0, 0, 0], 0)); btdht::krpc::budget::MAX_VALUES_V4];
 /// let n = store.sample_peers(t0, &info_hash, Family::V4, true, &mut values[..1]);
 /// assert_eq!(&values[..n], &[leecher]); // noseed: downloaders first
 ///

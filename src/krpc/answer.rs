@@ -1,4 +1,4 @@
-//! The node's own answers, written straight into the caller's buffer.
+//! The node's common answers, written straight into the caller's buffer.
 
 use crate::bencode::{Encoder, SliceSink};
 use crate::id::Id;
@@ -9,7 +9,7 @@ use core::net::SocketAddr;
 /// `nodes6`, `token` and `values`. The caller adds the fields in that (sorted) order; the
 /// bytes are then exactly those [`Message::encode`] writes for the same message. Every
 /// write returns `None`, without panicking, once the buffer is too short.
-pub(crate) struct ReplyWriter<'b> {
+pub(crate) struct AnswerWriter<'b> {
     buf: &'b mut [u8],
     len: usize,
 }
@@ -35,7 +35,7 @@ fn write_peer(dst: &mut [u8], addr: &SocketAddr) -> Option<()> {
     Some(())
 }
 
-impl<'b> ReplyWriter<'b> {
+impl<'b> AnswerWriter<'b> {
     /// Writes `d2:ip<addr>1:rd[4:BFpe<peers>4:BFsd<seeds>]2:id20:<id>`.
     #[inline(always)]
     pub(crate) fn begin(
@@ -44,7 +44,7 @@ impl<'b> ReplyWriter<'b> {
         filters: Option<(&[u8], &[u8])>,
         id: &Id,
     ) -> Option<Self> {
-        let mut w = ReplyWriter { buf, len: 0 };
+        let mut w = AnswerWriter { buf, len: 0 };
         // The envelope, the address and `1:rd` (IPv4: one piece).
         match ip {
             SocketAddr::V4(a) => {
@@ -80,7 +80,7 @@ impl<'b> ReplyWriter<'b> {
         Some(())
     }
 
-    /// Like [`ReplyWriter::put`] for a fixed size: a copy of known length, which the
+    /// Like [`AnswerWriter::put`] for a fixed size: a copy of known length, which the
     /// compiler cannot merge with a copy of another length into a call to `memcpy`.
     #[inline(always)]
     fn put_array<const N: usize>(&mut self, bytes: &[u8; N]) -> Option<()> {
@@ -91,7 +91,7 @@ impl<'b> ReplyWriter<'b> {
         Some(())
     }
 
-    /// Like [`ReplyWriter::put`]; a slice of up to 8 bytes (the usual 2- to 4-byte
+    /// Like [`AnswerWriter::put`]; a slice of up to 8 bytes (the usual 2- to 4-byte
     /// transaction ids) goes as one 8-byte store when the buffer has room for it, which
     /// is cheaper than a call to `memcpy`. The store may write past the slice's end;
     /// what follows overwrites it, or it lies past the message's length.
@@ -157,7 +157,7 @@ impl<'b> ReplyWriter<'b> {
     }
 
     /// Starts `nodes` (`v6` false) or `nodes6` holding `count` nodes, which the caller
-    /// writes next with [`ReplyWriter::node`], all of that family.
+    /// writes next with [`AnswerWriter::node`], all of that family.
     #[inline]
     pub(crate) fn nodes(&mut self, v6: bool, count: usize) -> Option<()> {
         if v6 {
@@ -230,5 +230,157 @@ impl<'b> ReplyWriter<'b> {
             None => self.put_array(b"1:y1:re")?,
         }
         Some(self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::krpc::{Body, CompactList, Message, NodeV4, NodeV6, Response, Values};
+    use alloc::vec::Vec;
+    use core::net::{Ipv6Addr, SocketAddrV6};
+
+    fn v4(i: u8, port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 1, i], port))
+    }
+
+    fn v6(i: u16, port: u16) -> SocketAddr {
+        SocketAddr::V6(SocketAddrV6::new(
+            Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 7, i),
+            port,
+            0,
+            0,
+        ))
+    }
+
+    /// `AnswerWriter` against `Message::encode` for the same response.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        ip: SocketAddr,
+        filters: Option<(&[u8; 256], &[u8; 256])>,
+        nodes: Option<&[NodeV4]>,
+        nodes6: Option<&[NodeV6]>,
+        token: Option<&[u8]>,
+        values: Option<&[SocketAddr]>,
+        tid: &[u8],
+        version: Option<[u8; 4]>,
+    ) {
+        let id = Id::from_bytes([0xab; 20]);
+        let mut r = Response::new(id);
+        r.nodes = nodes.map(CompactList::from_items);
+        r.nodes6 = nodes6.map(CompactList::from_items);
+        r.token = token;
+        r.values = values.map(Values::from_peers);
+        r.bf_peers = filters.map(|f| f.0);
+        r.bf_seeds = filters.map(|f| f.1);
+        let msg = Message {
+            transaction_id: tid,
+            version: version.as_ref().map(|v| &v[..]),
+            ip: Some(ip),
+            read_only: false,
+            body: Body::Response(r),
+        };
+        let mut expected = [0u8; 2048];
+        let n = msg.encode(&mut expected).unwrap();
+        let expected = &expected[..n];
+
+        let write = |buf: &mut [u8]| -> Option<usize> {
+            let bf = filters.map(|(p, s)| (&p[..], &s[..]));
+            let mut w = AnswerWriter::begin(buf, &ip, bf, &id)?;
+            if let Some(nodes) = nodes {
+                w.nodes(false, nodes.len())?;
+                for n in nodes {
+                    w.node(&n.id, &SocketAddr::V4(n.addr))?;
+                }
+            }
+            if let Some(nodes6) = nodes6 {
+                w.nodes(true, nodes6.len())?;
+                for n in nodes6 {
+                    w.node(&n.id, &SocketAddr::V6(n.addr))?;
+                }
+            }
+            if let Some(token) = token {
+                w.token(token)?;
+            }
+            if let Some(values) = values {
+                w.values(values)?;
+            }
+            w.finish(tid, version)
+        };
+        let mut buf = [0u8; 2048];
+        let m = write(&mut buf).expect("fits");
+        assert_eq!(&buf[..m], expected);
+        // Every shorter buffer fails cleanly (checked for some shapes only, for time).
+        let truncate = tid.len() == 2 && version.is_some();
+        for short in (0..n).filter(|_| truncate) {
+            assert_eq!(write(&mut buf[..short]), None, "{short} of {n}");
+        }
+    }
+
+    #[test]
+    fn answer_writer_writes_what_message_encode_writes() {
+        let nodes: Vec<NodeV4> = (0..8u8)
+            .map(|i| NodeV4 {
+                id: Id::from_bytes([i; 20]),
+                addr: match v4(i, 6881 + u16::from(i)) {
+                    SocketAddr::V4(a) => a,
+                    SocketAddr::V6(_) => unreachable!(),
+                },
+            })
+            .collect();
+        let nodes6: Vec<NodeV6> = (0..8u16)
+            .map(|i| NodeV6 {
+                id: Id::from_bytes([0x40 + i as u8; 20]),
+                addr: match v6(i, 7000 + i) {
+                    SocketAddr::V6(a) => a,
+                    SocketAddr::V4(_) => unreachable!(),
+                },
+            })
+            .collect();
+        let values4: Vec<SocketAddr> = (0..50u8).map(|i| v4(i, 1000 + u16::from(i))).collect();
+        let values6: Vec<SocketAddr> = (0..20u16).map(|i| v6(i, 2000 + i)).collect();
+        let mixed = [v4(1, 1), v6(2, 2), v4(3, 65535)];
+        let (peers, seeds) = ([0x5a; 256], [0xa5; 256]);
+        let long_tid = [7u8; 64];
+        for ip in [v4(200, 6881), v6(300, 51413)] {
+            for version in [None, Some(*b"BD\x00\x01"), Some(*b"LT\x01\x02")] {
+                for tid in [&b""[..], b"aa", b"0123456789", &long_tid] {
+                    // ping, announce_peer, put
+                    check(ip, None, None, None, None, None, tid, version);
+                    for n4 in [None, Some(&nodes[..0]), Some(&nodes[..1]), Some(&nodes[..])] {
+                        for n6 in [
+                            None,
+                            Some(&nodes6[..0]),
+                            Some(&nodes6[..3]),
+                            Some(&nodes6[..]),
+                        ] {
+                            // find_node
+                            check(ip, None, n4, n6, None, None, tid, version);
+                            // get_peers
+                            for values in [
+                                None,
+                                Some(&values4[..]),
+                                Some(&values6[..]),
+                                Some(&mixed[..]),
+                            ] {
+                                for token in [&b"0123"[..], &[0u8; 20], &[1u8; 200]] {
+                                    check(ip, None, n4, n6, Some(token), values, tid, version);
+                                }
+                                check(
+                                    ip,
+                                    Some((&peers, &seeds)),
+                                    n4,
+                                    n6,
+                                    Some(b"tok"),
+                                    values,
+                                    tid,
+                                    version,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
