@@ -6,6 +6,7 @@ use crate::lookup::LookupStats;
 use crate::routing::Node;
 use crate::store::Item;
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -278,5 +279,45 @@ impl Served {
         ]
         .iter()
         .fold(0u64, |a, b| a.saturating_add(*b))
+    }
+}
+
+/// The bounded queue of events waiting for [`Dht::poll_event`](super::Dht::poll_event):
+/// when full, the oldest is dropped and counted.
+#[derive(Debug)]
+pub(crate) struct EventQueue {
+    queue: VecDeque<Event>,
+    cap: usize,
+    dropped: u64,
+}
+
+impl EventQueue {
+    pub(crate) fn new(cap: usize) -> Self {
+        EventQueue {
+            queue: VecDeque::new(),
+            cap: cap.max(1),
+            dropped: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, event: Event) {
+        if self.queue.len() >= self.cap {
+            self.queue.pop_front();
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        self.queue.push_back(event);
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Event> {
+        self.queue.pop_front()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Events dropped because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
     }
 }

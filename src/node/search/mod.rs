@@ -1,0 +1,595 @@
+//! Searches: the lookups behind commands (and behind bootstrap and bucket refreshes), as
+//! sub-machines like [`Lookup`].
+//!
+//! A [`Search`] never touches the node. It is told what happened — an answer
+//! ([`Search::on_response`]), a failure or a query that could not be sent
+//! ([`Search::on_failure`]) — and asked what to send next
+//! ([`Search::next_lookup_query`], then [`Search::next_store_query`] for the second phase
+//! of an announce or a put) and whether it is over ([`Search::poll_finished`]). The node
+//! sends what it returns, routes each answer to the one search it belongs to, and keeps
+//! finished searches readable through [`QueryInfo`](super::QueryInfo).
+
+mod item;
+mod scrape;
+
+pub(crate) use item::{Checked, ItemState, PutRequest};
+pub(crate) use scrape::ScrapeState;
+
+use super::event::EventQueue;
+use super::outgoing::OutBody;
+use super::{AnnouncePort, Event, QueryId};
+use crate::addr::{Family, LocalAddresses};
+use crate::id::Id;
+use crate::krpc::{ErrorCode, Response};
+use crate::lookup::{Lookup, LookupStats, StoredToken};
+use crate::routing::Node;
+use crate::store::{Item, SignatureVerifier};
+use crate::time::Instant;
+use alloc::boxed::Box;
+use alloc::collections::{BTreeSet, VecDeque};
+use arrayvec::ArrayVec;
+use core::net::SocketAddr;
+
+/// Peers remembered per search to report each once.
+const MAX_PEERS_SEEN: usize = 4096;
+
+/// Nodes an announce or a put stores at, at most: the closest that gave a token.
+const MAX_STORES: usize = 16;
+
+/// What a search is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Bootstrap,
+    Refresh,
+    FindNode,
+    GetPeers,
+    Announce { port: AnnouncePort, seed: bool },
+    GetItem,
+    PutItem,
+    Scrape,
+}
+
+impl Kind {
+    /// What a lookup step asks; `seq`, for a mutable item's get, is the best version
+    /// found so far (nodes then send the item only if theirs is newer).
+    fn query(self, target: Id, seq: Option<i64>) -> OutBody {
+        match self {
+            Kind::GetPeers | Kind::Announce { .. } => OutBody::QueryGetPeers { info_hash: target },
+            Kind::GetItem => OutBody::QueryGet { target, seq },
+            Kind::PutItem => OutBody::QueryGet { target, seq: None },
+            Kind::Scrape => OutBody::QueryScrape { info_hash: target },
+            Kind::Bootstrap | Kind::Refresh | Kind::FindNode => OutBody::QueryFindNode { target },
+        }
+    }
+
+    /// Whether the search's end is reported and kept for [`Dht::query`](super::Dht::query).
+    pub(crate) fn is_command(self) -> bool {
+        !matches!(self, Kind::Bootstrap | Kind::Refresh)
+    }
+}
+
+/// The part a query plays in its search, kept with its transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A lookup step, or a probe, to a node of this family's lookup.
+    Lookup(Family),
+    /// A first query to an address whose id is unknown (a bootstrap address): its answer
+    /// seeds the lookup.
+    Seed(Family),
+    /// An announce_peer or a put of the second phase.
+    Store,
+}
+
+/// A query a search wants sent.
+#[derive(Clone, Debug)]
+pub(crate) struct Request {
+    pub(crate) to: SocketAddr,
+    /// The node id expected to answer (`None` for a seed).
+    pub(crate) expect: Option<Id>,
+    pub(crate) body: OutBody,
+    pub(crate) role: Role,
+}
+
+/// What a search needs from the node to judge an answer.
+#[derive(Clone, Copy)]
+pub(crate) struct Judge<'a> {
+    /// This node's id: never a candidate.
+    pub(crate) own_id: &'a Id,
+    /// Whether local addresses may be queried.
+    pub(crate) local: LocalAddresses,
+    /// Checks BEP 44 mutable items.
+    pub(crate) verifier: Option<&'a dyn SignatureVerifier>,
+}
+
+impl Judge<'_> {
+    /// Whether a node from a `nodes` list may be queried.
+    fn accepts(&self, node: &Node) -> bool {
+        node.id != *self.own_id && node.addr.port() != 0 && self.local.accepts(node.addr.ip())
+    }
+}
+
+/// The second phase of an announce or a put: a query to each of the closest nodes that
+/// gave a token, then the answers.
+#[derive(Clone, Debug)]
+struct Storing {
+    targets: ArrayVec<(Node, StoredToken), MAX_STORES>,
+    sent: usize,
+    pending: usize,
+    accepted: usize,
+}
+
+#[derive(Clone, Debug)]
+enum Phase {
+    Lookup,
+    Storing(Box<Storing>),
+    Done,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Search {
+    pub(crate) id: QueryId,
+    kind: Kind,
+    pub(crate) target: Id,
+    started: Instant,
+    lookups: ArrayVec<(Family, Lookup), 2>,
+    /// Addresses to send a seed query to, not yet sent, in order.
+    seeds: VecDeque<SocketAddr>,
+    /// Seed queries sent and not yet answered or failed.
+    seeds_pending: usize,
+    peers_seen: BTreeSet<SocketAddr>,
+    phase: Phase,
+    /// BEP 44 get and put searches: what is looked for, found, put.
+    pub(crate) item: Option<Box<ItemState>>,
+    /// A BEP 33 scrape's merged filters.
+    pub(crate) scrape: Option<Box<ScrapeState>>,
+}
+
+impl Search {
+    /// A search with no lookup yet ([`Search::add_lookup`]).
+    pub(crate) fn new(id: QueryId, kind: Kind, target: Id, now: Instant) -> Self {
+        Search {
+            id,
+            kind,
+            target,
+            started: now,
+            lookups: ArrayVec::new(),
+            seeds: VecDeque::new(),
+            seeds_pending: 0,
+            peers_seen: BTreeSet::new(),
+            phase: Phase::Lookup,
+            item: None,
+            scrape: None,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Adds the lookup of one family.
+    pub(crate) fn add_lookup(&mut self, family: Family, lookup: Lookup) {
+        let _ = self.lookups.try_push((family, lookup));
+    }
+
+    /// Whether some lookup already has a candidate at `addr`.
+    pub(crate) fn knows(&self, addr: &SocketAddr) -> bool {
+        self.lookups.iter().any(|(_, l)| l.knows(addr))
+    }
+
+    /// Addresses whose ids are unknown, asked first; their answers seed the lookup.
+    pub(crate) fn add_seeds(&mut self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        self.seeds.extend(addrs);
+    }
+
+    /// Reports, at the start of a `get_peers`, the peers this node stores itself (it may
+    /// be among the closest to the info-hash), each once.
+    pub(crate) fn start_with_peers(
+        &mut self,
+        peers: impl IntoIterator<Item = SocketAddr>,
+        events: &mut EventQueue,
+    ) {
+        let mut local: ArrayVec<SocketAddr, 128> = ArrayVec::new();
+        for p in peers {
+            if self.peers_seen.len() < MAX_PEERS_SEEN
+                && self.peers_seen.insert(p)
+                && local.try_push(p).is_err()
+            {
+                break;
+            }
+        }
+        for peer in local {
+            events.push(Event::Peer {
+                query: self.id,
+                info_hash: self.target,
+                peer,
+            });
+        }
+    }
+
+    /// Reports, at the start of a `get_item`, an item this node stores itself, if it
+    /// beats nothing found so far.
+    pub(crate) fn start_with_item(&mut self, item: Option<&Item>, events: &mut EventQueue) {
+        let Some(state) = &mut self.item else { return };
+        let Some(item) = item.filter(|i| state.is_better(i)) else {
+            return;
+        };
+        state.best = Some(item.clone());
+        events.push(Event::Item {
+            query: self.id,
+            target: self.target,
+            item: Box::new(item.clone()),
+        });
+    }
+
+    pub(crate) fn is_refresh(&self) -> bool {
+        self.kind == Kind::Refresh
+    }
+
+    pub(crate) fn is_bootstrap(&self) -> bool {
+        self.kind == Kind::Bootstrap
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// When a timer may give it something to do: a soft timeout of its lookups.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        if !matches!(self.phase, Phase::Lookup) {
+            return None;
+        }
+        self.lookups
+            .iter()
+            .filter_map(|(_, l)| l.next_deadline())
+            .min()
+    }
+
+    fn lookup_mut(&mut self, family: Family) -> Option<&mut Lookup> {
+        self.lookups
+            .iter_mut()
+            .find(|(f, _)| *f == family)
+            .map(|(_, l)| l)
+    }
+
+    fn stats(&self) -> LookupStats {
+        let mut s = LookupStats::default();
+        for (_, l) in &self.lookups {
+            let x = l.stats();
+            s.queries += x.queries;
+            s.responses += x.responses;
+            s.failures += x.failures;
+            s.soft_timeouts += x.soft_timeouts;
+            s.hops = s.hops.max(x.hops);
+        }
+        s
+    }
+
+    /// The closest nodes that answered, closest first, with the token each gave.
+    pub(crate) fn closest(&self) -> impl Iterator<Item = (Node, Option<&[u8]>)> + '_ {
+        self.lookups.iter().flat_map(|(_, l)| l.closest_answered())
+    }
+
+    fn lookups_finished(&self) -> bool {
+        self.seeds_pending == 0 && self.lookups.iter().all(|(_, l)| l.is_finished())
+            || self.found_immutable()
+    }
+
+    /// The `seq` of the best mutable item found so far.
+    fn best_seq(&self) -> Option<i64> {
+        self.item.as_ref()?.best.as_ref()?.seq()
+    }
+
+    /// An immutable item's get is over once one valid copy is found: every copy is the same.
+    fn found_immutable(&self) -> bool {
+        self.kind == Kind::GetItem
+            && self
+                .item
+                .as_ref()
+                .is_some_and(|i| i.is_immutable() && i.best.is_some())
+    }
+
+    /// Whether the search has a second phase: an announce, or a put with an item.
+    fn stores(&self) -> bool {
+        match self.kind {
+            Kind::Announce { .. } => true,
+            Kind::PutItem => self.item.as_ref().is_some_and(|i| i.put.is_some()),
+            _ => false,
+        }
+    }
+
+    /// The next seed query or lookup step to send now, if any. The node sends it, or
+    /// reports [`Search::on_failure`] and, for a lookup step, stops asking for this round.
+    pub(crate) fn next_lookup_query(&mut self, now: Instant) -> Option<Request> {
+        if !matches!(self.phase, Phase::Lookup) {
+            return None;
+        }
+        if let Some(to) = self.seeds.pop_front() {
+            self.seeds_pending += 1;
+            return Some(Request {
+                to,
+                expect: None,
+                body: self.kind.query(self.target, self.best_seq()),
+                role: Role::Seed(Family::of(&to)),
+            });
+        }
+        // An immutable item already found (maybe in this node's own store) needs no
+        // more queries.
+        if self.found_immutable() {
+            return None;
+        }
+        let mut next = None;
+        for (family, l) in self.lookups.iter_mut() {
+            if let Some(node) = l.next_query(now) {
+                next = Some((*family, node, None));
+                break;
+            }
+        }
+        if next.is_none() {
+            // The sibling probe (see `Lookup::next_probe`): a find_node for another
+            // target, whose answer feeds the same lookup.
+            for (family, l) in self.lookups.iter_mut() {
+                if let Some((node, probe)) = l.next_probe(now) {
+                    next = Some((*family, node, Some(probe)));
+                    break;
+                }
+            }
+        }
+        let (family, node, probe) = next?;
+        let body = match probe {
+            Some(probe) => OutBody::QueryFindNode { target: probe },
+            None => self.kind.query(self.target, self.best_seq()),
+        };
+        Some(Request {
+            to: node.addr,
+            expect: Some(node.id),
+            body,
+            role: Role::Lookup(family),
+        })
+    }
+
+    /// Once the lookup is over, the second phase of an announce or a put: the next
+    /// `announce_peer` or `put` to one of the closest nodes that gave a token.
+    pub(crate) fn next_store_query(&mut self) -> Option<Request> {
+        if matches!(self.phase, Phase::Lookup) && self.lookups_finished() && self.stores() {
+            {
+                let targets = self
+                    .closest()
+                    .filter_map(|(n, t)| Some((n, StoredToken::from_slice(t?))))
+                    .take(MAX_STORES)
+                    .collect();
+                self.phase = Phase::Storing(Box::new(Storing {
+                    targets,
+                    sent: 0,
+                    pending: 0,
+                    accepted: 0,
+                }));
+            }
+        }
+        let Phase::Storing(st) = &mut self.phase else {
+            return None;
+        };
+        let (node, token) = st.targets.get(st.sent)?.clone();
+        st.sent += 1;
+        st.pending += 1;
+        let body = match self.kind {
+            Kind::Announce { port, seed } => OutBody::QueryAnnounce {
+                info_hash: self.target,
+                port,
+                seed,
+                token,
+            },
+            _ => OutBody::QueryPut {
+                token,
+                item: self.item.as_ref()?.put.clone()?,
+            },
+        };
+        Some(Request {
+            to: node.addr,
+            expect: Some(node.id),
+            body,
+            role: Role::Store,
+        })
+    }
+
+    /// A query failed: no answer in time, an error answer, or it could not be sent (the
+    /// transaction table is full).
+    pub(crate) fn on_failure(&mut self, role: Role, to: SocketAddr, expect: Option<Id>) {
+        match role {
+            Role::Lookup(family) => {
+                if let (Some(id), Some(l)) = (expect, self.lookup_mut(family)) {
+                    l.on_failure(&Node { id, addr: to });
+                }
+            }
+            Role::Seed(_) => self.seeds_pending = self.seeds_pending.saturating_sub(1),
+            Role::Store => self.on_stored(false),
+        }
+    }
+
+    /// A store was refused with `code` (a BEP 44 put's error answer).
+    pub(crate) fn on_refused(&mut self, code: ErrorCode) {
+        if let Some(i) = &mut self.item {
+            i.record_refusal(code);
+        }
+    }
+
+    fn on_stored(&mut self, accepted: bool) {
+        if let Phase::Storing(st) = &mut self.phase {
+            st.pending = st.pending.saturating_sub(1);
+            if accepted {
+                st.accepted += 1;
+            }
+        }
+    }
+
+    /// An answer to one of its queries, from `from`. Peers and items found are reported
+    /// as events at once; returns false if the answer carried a forged or corrupt item.
+    pub(crate) fn on_response(
+        &mut self,
+        now: Instant,
+        role: Role,
+        from: Node,
+        r: &Response<'_>,
+        judge: &Judge<'_>,
+        events: &mut EventQueue,
+    ) -> bool {
+        let family = match role {
+            Role::Store => {
+                self.on_stored(true);
+                return true;
+            }
+            Role::Lookup(f) | Role::Seed(f) => f,
+        };
+        let mut closer: ArrayVec<Node, 16> = ArrayVec::new();
+        // Whether the list is full (the rest of the answer's nodes are left out).
+        let mut offer = |node: Node| judge.accepts(&node) && closer.try_push(node).is_err();
+        match family {
+            Family::V4 => {
+                for n in r.nodes.iter().flat_map(|l| l.iter()) {
+                    if offer(Node {
+                        id: n.id,
+                        addr: SocketAddr::V4(n.addr),
+                    }) {
+                        break;
+                    }
+                }
+            }
+            Family::V6 => {
+                for n in r.nodes6.iter().flat_map(|l| l.iter()) {
+                    if offer(Node {
+                        id: n.id,
+                        addr: SocketAddr::V6(n.addr),
+                    }) {
+                        break;
+                    }
+                }
+            }
+        }
+        let checked = match (&self.item, self.kind) {
+            (Some(state), Kind::GetItem) => state.check(&self.target, r, judge.verifier),
+            _ => Checked::Absent,
+        };
+        let valid = !matches!(checked, Checked::Invalid);
+        let found = match (checked, &mut self.item) {
+            (Checked::Valid(item), Some(state)) if state.is_better(&item) => {
+                state.best = Some(item.clone());
+                Some(item)
+            }
+            _ => None,
+        };
+        let mut peers: ArrayVec<SocketAddr, 128> = ArrayVec::new();
+        let reports_peers = matches!(self.kind, Kind::GetPeers | Kind::Announce { .. });
+        if let Some(values) = r.values.filter(|_| reports_peers) {
+            for peer in values.iter() {
+                if self.peers_seen.len() < MAX_PEERS_SEEN
+                    && self.peers_seen.insert(peer)
+                    && peers.try_push(peer).is_err()
+                {
+                    break;
+                }
+            }
+        }
+        if let Some(acc) = &mut self.scrape {
+            acc.on_response(r);
+        }
+        let seed = matches!(role, Role::Seed(_));
+        if seed {
+            self.seeds_pending = self.seeds_pending.saturating_sub(1);
+        }
+        if let Some(lookup) = self.lookup_mut(family) {
+            if seed {
+                lookup.add_candidates(closer);
+            } else {
+                lookup.on_response(now, &from, closer, r.token);
+            }
+        }
+        for peer in peers {
+            events.push(Event::Peer {
+                query: self.id,
+                info_hash: self.target,
+                peer,
+            });
+        }
+        if let Some(item) = found {
+            events.push(Event::Item {
+                query: self.id,
+                target: self.target,
+                item: Box::new(item),
+            });
+        }
+        valid
+    }
+
+    /// If the search is over, marks it done and returns the event that says so (none for
+    /// a refresh, or a bootstrap that found nobody). `nodes` is the size of the routing
+    /// tables, for [`Event::Bootstrapped`].
+    pub(crate) fn poll_finished(&mut self, now: Instant, nodes: usize) -> Option<Option<Event>> {
+        let over = match &self.phase {
+            // An announce or a put goes on to its second phase first
+            // ([`Search::next_store_query`]).
+            Phase::Lookup => self.lookups_finished() && !self.stores(),
+            Phase::Storing(st) => st.sent >= st.targets.len() && st.pending == 0,
+            Phase::Done => false,
+        };
+        if !over {
+            return None;
+        }
+        let elapsed = now.saturating_duration_since(self.started);
+        let stats = self.stats();
+        let (query, target) = (self.id, self.target);
+        let accepted = match &self.phase {
+            Phase::Storing(st) => Some(st.accepted),
+            _ => None,
+        };
+        let event = match (self.kind, accepted) {
+            (Kind::Bootstrap, _) => (nodes > 0).then_some(Event::Bootstrapped { nodes }),
+            (Kind::Refresh, _) => None,
+            (Kind::FindNode | Kind::GetPeers | Kind::GetItem, _) => Some(Event::LookupDone {
+                query,
+                target,
+                stats,
+                elapsed,
+            }),
+            (Kind::Announce { .. }, Some(accepted)) => Some(Event::Announced {
+                query,
+                info_hash: target,
+                accepted,
+                stats,
+                elapsed,
+            }),
+            (Kind::PutItem, Some(stored)) => {
+                let (refused, error) = self
+                    .item
+                    .as_ref()
+                    .map_or((0, None), |i| (i.refused, i.error));
+                Some(Event::ItemPut {
+                    query,
+                    target,
+                    stored,
+                    refused,
+                    error,
+                    stats,
+                    elapsed,
+                })
+            }
+            (Kind::Scrape, _) => {
+                let (seeds, peers, responses) = self
+                    .scrape
+                    .as_deref_mut()
+                    .map_or((0, 0, 0), ScrapeState::finish);
+                Some(Event::Scraped {
+                    query,
+                    info_hash: target,
+                    seeds,
+                    peers,
+                    responses,
+                    stats,
+                    elapsed,
+                })
+            }
+            (Kind::Announce { .. } | Kind::PutItem, None) => None,
+        };
+        self.phase = Phase::Done;
+        self.peers_seen = BTreeSet::new();
+        Some(event)
+    }
+}
