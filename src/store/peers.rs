@@ -243,11 +243,6 @@ fn soonest<A>(list: &[Entry<A>]) -> Option<(usize, Instant)> {
         .min_by_key(|&(_, exp)| exp)
 }
 
-/// Writes a sample of `list` into `out`; returns how many were written.
-///
-/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
-/// whatever the list's length (the order of a peer list carries no meaning). With
-/// `noseed`, selection sampling over downloaders, then over seeds: one pass.
 /// [`sample_list`] over the `family` peers of `t`.
 fn sample_family(
     t: &mut Torrent,
@@ -262,6 +257,11 @@ fn sample_family(
     }
 }
 
+/// Writes a sample of `list` into `out`; returns how many were written.
+///
+/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
+/// whatever the list's length (the order of a peer list carries no meaning). With
+/// `noseed`, selection sampling over downloaders, then over seeds: one pass.
 fn sample_list<A: Ip>(
     list: &mut [Entry<A>],
     noseed: bool,
