@@ -1,16 +1,23 @@
 //! The peer store: what `announce_peer` stores and `get_peers` returns.
+//!
+//! This file holds the store, its caps and its eviction policy; `torrent` one
+//! info-hash's entries; `answers` what a `get_peers` reply takes from them (a peer
+//! sample, the BEP 33 scrape filters).
 
-use super::{BloomFilter, Rng, Stream, advance, bloom::bloom_indices, bump, release, select};
-use crate::addr::Family;
+mod answers;
+mod torrent;
+
+pub use answers::Scrape;
+
+use super::{Rng, advance, bloom::bloom_indices, bump};
 use crate::id::Id;
 use crate::time::Instant;
 use alloc::collections::btree_map::Entry as Slot;
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::vec::Vec;
-use arrayvec::ArrayVec;
 use core::fmt;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
+use torrent::{Entry, Ip, Key, Torrent};
 
 /// Caps and lifetimes of a [`PeerStore`]. Every field has a default; lower the caps for
 /// small devices (a few torrents of a few peers work).
@@ -107,202 +114,6 @@ pub struct PeerInfo {
     pub expires: Instant,
 }
 
-/// BEP 33 scrape filters of one info-hash, for `BFsd` and `BFpe`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scrape {
-    /// `BFsd`: the IPs of the seeds.
-    pub seeds: BloomFilter,
-    /// `BFpe`: the IPs of the downloaders (peers that are not seeds).
-    pub peers: BloomFilter,
-}
-
-/// One stored peer of one family: 24 bytes for IPv4, 32 for IPv6.
-#[derive(Clone, Copy, Debug)]
-struct Entry<A> {
-    expires: Instant,
-    addr: A,
-    port: u16,
-    /// BEP 33 bit indices of `addr`, hashed once at insertion.
-    bloom: [u16; 2],
-    seed: bool,
-}
-
-/// An info-hash as the store's map key: the 20 bytes as big-endian words, so a lookup
-/// compares integers (no `memcmp` call per node) in the same order as [`Id`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Key(u64, u64, u32);
-
-impl Key {
-    fn of(id: &Id) -> Key {
-        let [
-            a0,
-            a1,
-            a2,
-            a3,
-            a4,
-            a5,
-            a6,
-            a7,
-            b0,
-            b1,
-            b2,
-            b3,
-            b4,
-            b5,
-            b6,
-            b7,
-            c0,
-            c1,
-            c2,
-            c3,
-        ] = *id.as_bytes();
-        Key(
-            u64::from_be_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
-            u64::from_be_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
-            u32::from_be_bytes([c0, c1, c2, c3]),
-        )
-    }
-
-    fn id(self) -> Id {
-        let mut bytes = [0u8; 20];
-        let parts = self
-            .0
-            .to_be_bytes()
-            .into_iter()
-            .chain(self.1.to_be_bytes())
-            .chain(self.2.to_be_bytes());
-        bytes.iter_mut().zip(parts).for_each(|(b, p)| *b = p);
-        Id::from_bytes(bytes)
-    }
-}
-
-#[derive(Debug)]
-struct Torrent {
-    v4: Vec<Entry<Ipv4Addr>>,
-    v6: Vec<Entry<Ipv6Addr>>,
-    /// The latest announce: the key in `PeerStore::by_activity`.
-    last_announce: Instant,
-    /// No entry expires before this (a lower bound; exact after a purge).
-    next_expiry: Instant,
-}
-
-/// The two address types, so one generic body serves both lists.
-trait Ip: Copy + Eq + fmt::Debug {
-    fn ip(self) -> IpAddr;
-    fn socket(self, port: u16) -> SocketAddr;
-    fn list_mut(t: &mut Torrent) -> &mut Vec<Entry<Self>>;
-}
-
-impl Ip for Ipv4Addr {
-    fn ip(self) -> IpAddr {
-        IpAddr::V4(self)
-    }
-    fn socket(self, port: u16) -> SocketAddr {
-        SocketAddr::new(IpAddr::V4(self), port)
-    }
-    fn list_mut(t: &mut Torrent) -> &mut Vec<Entry<Self>> {
-        &mut t.v4
-    }
-}
-
-impl Ip for Ipv6Addr {
-    fn ip(self) -> IpAddr {
-        IpAddr::V6(self)
-    }
-    fn socket(self, port: u16) -> SocketAddr {
-        SocketAddr::new(IpAddr::V6(self), port)
-    }
-    fn list_mut(t: &mut Torrent) -> &mut Vec<Entry<Self>> {
-        &mut t.v6
-    }
-}
-
-/// Drops the expired entries of `list`, lowering `next` to the earliest remaining expiry.
-fn purge_list<A: Ip>(
-    list: &mut Vec<Entry<A>>,
-    now: Instant,
-    per_ip: &mut BTreeMap<IpAddr, u32>,
-    next: &mut Instant,
-) {
-    list.retain(|e| {
-        if e.expires <= now {
-            release(per_ip, e.addr.ip());
-            false
-        } else {
-            *next = (*next).min(e.expires);
-            true
-        }
-    });
-}
-
-/// Index and expiry of the entry expiring first.
-fn soonest<A>(list: &[Entry<A>]) -> Option<(usize, Instant)> {
-    list.iter()
-        .enumerate()
-        .map(|(i, e)| (i, e.expires))
-        .min_by_key(|&(_, exp)| exp)
-}
-
-/// Writes a sample of `list` into `out`; returns how many were written.
-///
-/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
-/// whatever the list's length (the order of a peer list carries no meaning). With
-/// `noseed`, selection sampling over downloaders, then over seeds: one pass.
-/// [`sample_list`] over the `family` peers of `t`.
-fn sample_family(
-    t: &mut Torrent,
-    family: Family,
-    noseed: bool,
-    out: &mut [SocketAddr],
-    rng: &mut Stream,
-) -> usize {
-    match family {
-        Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, rng),
-        Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, rng),
-    }
-}
-
-fn sample_list<A: Ip>(
-    list: &mut [Entry<A>],
-    noseed: bool,
-    out: &mut [SocketAddr],
-    rng: &mut Stream,
-) -> usize {
-    let k = out.len().min(list.len());
-    if !noseed {
-        let n = list.len();
-        for (i, slot) in out.iter_mut().take(k).enumerate() {
-            let j = i.saturating_add(rng.below(n.saturating_sub(i)));
-            // i < k <= n and j < n: both indices are in bounds.
-            list.swap(i, j.min(n.saturating_sub(1)));
-            if let Some(e) = list.get(i) {
-                *slot = e.addr.socket(e.port);
-            }
-        }
-        return k;
-    }
-    let mut written = 0;
-    let mut emit = |e: &Entry<A>| {
-        if let Some(slot) = out.get_mut(written) {
-            *slot = e.addr.socket(e.port);
-            written += 1;
-        }
-    };
-    let downloaders = list.iter().filter(|e| !e.seed).count();
-    let first = k.min(downloaders);
-    select(
-        list.iter().filter(|e| !e.seed),
-        downloaders,
-        first,
-        rng,
-        &mut emit,
-    );
-    let seeds = list.len().saturating_sub(downloaders);
-    let rest = k.saturating_sub(first);
-    select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut emit);
-    written
-}
-
 /// [`PeerStore::live`] over the store's fields, so a caller can keep using the others.
 fn live<'a>(
     torrents: &'a mut BTreeMap<Key, Torrent>,
@@ -327,72 +138,6 @@ fn live<'a>(
         }
     }
     Some(slot.into_mut())
-}
-
-impl Torrent {
-    fn new(now: Instant) -> Self {
-        Torrent {
-            v4: Vec::new(),
-            v6: Vec::new(),
-            last_announce: now,
-            next_expiry: Instant::MAX,
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.v4.len().saturating_add(self.v6.len())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
-    }
-
-    /// Drops expired entries; returns how many.
-    fn purge(&mut self, now: Instant, per_ip: &mut BTreeMap<IpAddr, u32>) -> usize {
-        let before = self.len();
-        let mut next = Instant::MAX;
-        purge_list(&mut self.v4, now, per_ip, &mut next);
-        purge_list(&mut self.v6, now, per_ip, &mut next);
-        self.next_expiry = next;
-        before.saturating_sub(self.len())
-    }
-
-    /// Removes the entry expiring first if it is stale; returns whether one was removed.
-    fn evict_stale(
-        &mut self,
-        stale: impl Fn(Instant) -> bool,
-        per_ip: &mut BTreeMap<IpAddr, u32>,
-    ) -> bool {
-        let (family, i, expires) = match (soonest(&self.v4), soonest(&self.v6)) {
-            (Some((i, a)), Some((_, b))) if a <= b => (Family::V4, i, a),
-            (_, Some((j, b))) => (Family::V6, j, b),
-            (Some((i, a)), None) => (Family::V4, i, a),
-            (None, None) => return false,
-        };
-        if !stale(expires) {
-            return false;
-        }
-        let ip = match family {
-            Family::V4 => (i < self.v4.len()).then(|| self.v4.swap_remove(i).addr.ip()),
-            Family::V6 => (i < self.v6.len()).then(|| self.v6.swap_remove(i).addr.ip()),
-        };
-        ip.map(|ip| release(per_ip, ip)).is_some()
-    }
-
-    fn release_all(&self, per_ip: &mut BTreeMap<IpAddr, u32>) {
-        self.v4.iter().for_each(|e| release(per_ip, e.addr.ip()));
-        self.v6.iter().for_each(|e| release(per_ip, e.addr.ip()));
-    }
-
-    /// Gives back memory after many entries expired (never during an answer).
-    fn shrink(&mut self) {
-        if self.v4.len().saturating_mul(4) < self.v4.capacity() {
-            self.v4.shrink_to(self.v4.len().saturating_mul(2));
-        }
-        if self.v6.len().saturating_mul(4) < self.v6.capacity() {
-            self.v6.shrink_to(self.v6.len().saturating_mul(2));
-        }
-    }
 }
 
 /// Peers announced for info-hashes (`announce_peer`), and the answers built from them:
@@ -737,85 +482,6 @@ impl PeerStore {
         live(torrents, by_activity, per_ip, peers, now, key)
     }
 
-    /// Writes a random sample of the `family` peers of `info_hash` into `out` (as many as
-    /// fit, each at most once) and returns how many were written. With `noseed`
-    /// (BEP 33), downloaders fill the buffer before any seed. Allocates nothing.
-    pub fn sample_peers(
-        &mut self,
-        now: Instant,
-        info_hash: &Id,
-        family: Family,
-        noseed: bool,
-        out: &mut [SocketAddr],
-    ) -> usize {
-        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
-            return 0;
-        };
-        sample_family(t, family, noseed, out, &mut rng)
-    }
-
-    /// [`PeerStore::sample_peers`] into `out` (emptied first), for at most `max` peers:
-    /// only as many slots as are sampled get written, so a caller with a large array
-    /// pays nothing for it when `info_hash` has no peers.
-    pub(crate) fn sample_peers_into<const N: usize>(
-        &mut self,
-        now: Instant,
-        info_hash: &Id,
-        family: Family,
-        noseed: bool,
-        max: usize,
-        out: &mut ArrayVec<SocketAddr, N>,
-    ) {
-        out.clear();
-        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
-            return;
-        };
-        let held = match family {
-            Family::V4 => Ipv4Addr::list_mut(t).len(),
-            Family::V6 => Ipv6Addr::list_mut(t).len(),
-        };
-        let placeholder = SocketAddr::from(([0, 0, 0, 0], 0));
-        out.extend(core::iter::repeat_n(placeholder, held.min(max).min(N)));
-        let written = sample_family(t, family, noseed, out, &mut rng);
-        out.truncate(written);
-    }
-
-    /// The live torrent of `info_hash` at `now` and a random stream to sample it with.
-    fn live_to_sample(&mut self, now: Instant, info_hash: &Id) -> Option<(&mut Torrent, Stream)> {
-        let now = advance(&mut self.now, now);
-        let PeerStore {
-            torrents,
-            by_activity,
-            per_ip,
-            peers,
-            rng,
-            ..
-        } = self;
-        let t = live(
-            torrents,
-            by_activity,
-            per_ip,
-            peers,
-            now,
-            Key::of(info_hash),
-        )?;
-        Some((t, rng.stream()))
-    }
-
-    /// BEP 33 `BFsd` and `BFpe` for `info_hash`, over the peers of both families; `None`
-    /// when nothing is stored for it (the response then carries no filters).
-    pub fn scrape(&mut self, now: Instant, info_hash: &Id) -> Option<Scrape> {
-        let now = advance(&mut self.now, now);
-        let t = self.live(now, Key::of(info_hash))?;
-        let mut s = Scrape::default();
-        let bits = t.v4.iter().map(|e| (e.seed, e.bloom));
-        for (seed, bloom) in bits.chain(t.v6.iter().map(|e| (e.seed, e.bloom))) {
-            let filter = if seed { &mut s.seeds } else { &mut s.peers };
-            filter.insert_indices(bloom);
-        }
-        Some(s)
-    }
-
     /// Drops every expired entry (and empty info-hash), returns how many peers it dropped,
     /// and gives memory back to the allocator where lists shrank a lot.
     pub fn expire(&mut self, now: Instant) -> usize {
@@ -839,29 +505,5 @@ impl PeerStore {
         });
         self.peers = self.peers.saturating_sub(removed);
         removed
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Key;
-    use crate::id::Id;
-
-    #[test]
-    fn keys_round_trip_and_sort_like_ids() {
-        let mut edge = [0u8; 20];
-        edge[7] = 1;
-        edge[19] = 0xff;
-        let ids: alloc::vec::Vec<Id> = (0u32..64)
-            .map(|i| Id::from_entropy(&i.to_be_bytes()))
-            .chain([Id::from_bytes([0; 20]), Id::from_bytes([0xff; 20])])
-            .chain([Id::from_bytes(edge)])
-            .collect();
-        for a in &ids {
-            assert_eq!(Key::of(a).id(), *a);
-            for b in &ids {
-                assert_eq!(Key::of(a).cmp(&Key::of(b)), a.cmp(b));
-            }
-        }
     }
 }

@@ -1,0 +1,161 @@
+//! What a `get_peers` answer takes from the peer store: a random sample of one family's
+//! peers for `values`, and the BEP 33 scrape filters `BFsd` and `BFpe`.
+
+use super::torrent::{Entry, Ip, Key, Torrent};
+use super::{PeerStore, live};
+use crate::addr::Family;
+use crate::id::Id;
+use crate::store::{BloomFilter, Stream, advance, select};
+use crate::time::Instant;
+use arrayvec::ArrayVec;
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// BEP 33 scrape filters of one info-hash, for `BFsd` and `BFpe`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scrape {
+    /// `BFsd`: the IPs of the seeds.
+    pub seeds: BloomFilter,
+    /// `BFpe`: the IPs of the downloaders (peers that are not seeds).
+    pub peers: BloomFilter,
+}
+
+/// [`sample_list`] over the `family` peers of `t`.
+fn sample_family(
+    t: &mut Torrent,
+    family: Family,
+    noseed: bool,
+    out: &mut [SocketAddr],
+    rng: &mut Stream,
+) -> usize {
+    match family {
+        Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, rng),
+        Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, rng),
+    }
+}
+
+/// Writes a sample of `list` into `out`; returns how many were written.
+///
+/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
+/// whatever the list's length (the order of a peer list carries no meaning). With
+/// `noseed`, selection sampling over downloaders, then over seeds: one pass.
+fn sample_list<A: Ip>(
+    list: &mut [Entry<A>],
+    noseed: bool,
+    out: &mut [SocketAddr],
+    rng: &mut Stream,
+) -> usize {
+    let k = out.len().min(list.len());
+    if !noseed {
+        let n = list.len();
+        for (i, slot) in out.iter_mut().take(k).enumerate() {
+            let j = i.saturating_add(rng.below(n.saturating_sub(i)));
+            // i < k <= n and j < n: both indices are in bounds.
+            list.swap(i, j.min(n.saturating_sub(1)));
+            if let Some(e) = list.get(i) {
+                *slot = e.addr.socket(e.port);
+            }
+        }
+        return k;
+    }
+    let mut written = 0;
+    let mut emit = |e: &Entry<A>| {
+        if let Some(slot) = out.get_mut(written) {
+            *slot = e.addr.socket(e.port);
+            written += 1;
+        }
+    };
+    let downloaders = list.iter().filter(|e| !e.seed).count();
+    let first = k.min(downloaders);
+    select(
+        list.iter().filter(|e| !e.seed),
+        downloaders,
+        first,
+        rng,
+        &mut emit,
+    );
+    let seeds = list.len().saturating_sub(downloaders);
+    let rest = k.saturating_sub(first);
+    select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut emit);
+    written
+}
+
+impl PeerStore {
+    /// Writes a random sample of the `family` peers of `info_hash` into `out` (as many as
+    /// fit, each at most once) and returns how many were written. With `noseed`
+    /// (BEP 33), downloaders fill the buffer before any seed. Allocates nothing.
+    pub fn sample_peers(
+        &mut self,
+        now: Instant,
+        info_hash: &Id,
+        family: Family,
+        noseed: bool,
+        out: &mut [SocketAddr],
+    ) -> usize {
+        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
+            return 0;
+        };
+        sample_family(t, family, noseed, out, &mut rng)
+    }
+
+    /// [`PeerStore::sample_peers`] into `out` (emptied first), for at most `max` peers:
+    /// only as many slots as are sampled get written, so a caller with a large array
+    /// pays nothing for it when `info_hash` has no peers.
+    pub(crate) fn sample_peers_into<const N: usize>(
+        &mut self,
+        now: Instant,
+        info_hash: &Id,
+        family: Family,
+        noseed: bool,
+        max: usize,
+        out: &mut ArrayVec<SocketAddr, N>,
+    ) {
+        out.clear();
+        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
+            return;
+        };
+        let held = match family {
+            Family::V4 => Ipv4Addr::list_mut(t).len(),
+            Family::V6 => Ipv6Addr::list_mut(t).len(),
+        };
+        let placeholder = SocketAddr::from(([0, 0, 0, 0], 0));
+        out.extend(core::iter::repeat_n(placeholder, held.min(max).min(N)));
+        let written = sample_family(t, family, noseed, out, &mut rng);
+        out.truncate(written);
+    }
+
+    /// The live torrent of `info_hash` at `now` and a random stream to sample it with.
+    fn live_to_sample(&mut self, now: Instant, info_hash: &Id) -> Option<(&mut Torrent, Stream)> {
+        let now = advance(&mut self.now, now);
+        let PeerStore {
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            rng,
+            ..
+        } = self;
+        let t = live(
+            torrents,
+            by_activity,
+            per_ip,
+            peers,
+            now,
+            Key::of(info_hash),
+        )?;
+        Some((t, rng.stream()))
+    }
+
+    /// BEP 33 `BFsd` and `BFpe` for `info_hash`, over the peers of both families; `None`
+    /// when nothing is stored for it (the response then carries no filters).
+    pub fn scrape(&mut self, now: Instant, info_hash: &Id) -> Option<Scrape> {
+        let now = advance(&mut self.now, now);
+        let t = self.live(now, Key::of(info_hash))?;
+        let mut s = Scrape::default();
+        let bits = t.v4.iter().map(|e| (e.seed, e.bloom));
+        for (seed, bloom) in bits.chain(t.v6.iter().map(|e| (e.seed, e.bloom))) {
+            let filter = if seed { &mut s.seeds } else { &mut s.peers };
+            filter.insert_indices(bloom);
+        }
+        Some(s)
+    }
+}
