@@ -11,8 +11,7 @@
 #[path = "../benches/counting.rs"]
 mod counting;
 
-#[path = "../benches/inputs.rs"]
-mod inputs;
+mod common;
 
 #[global_allocator]
 static A: counting::Counting = counting::Counting;
@@ -22,7 +21,7 @@ use btdht::addr::{Family, LocalAddresses};
 use btdht::krpc::{Body, Message};
 use btdht::node::{Config, Dht};
 use btdht::time::Instant;
-use inputs::Rng;
+use common::inputs::Rng;
 use std::net::SocketAddr;
 
 /// Peers, torrents and items the flooded node may store (smaller than the defaults so

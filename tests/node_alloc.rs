@@ -1,11 +1,10 @@
 //! Answering ping, find_node and get_peers allocates nothing: decode, token, closest
 //! nodes and encoding into the caller's buffer, counted by a per-thread allocator.
 
-#[path = "../benches/populated.rs"]
-mod populated;
+mod common;
 
 use btdht::time::Instant;
-use populated::populated;
+use common::populated::populated;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

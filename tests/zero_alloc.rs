@@ -1,10 +1,10 @@
 //! `Message::decode` makes zero heap allocations on the standard benchmark inputs,
 //! counted by a global allocator that tracks the calling thread only.
 
-#[path = "../benches/inputs.rs"]
-mod inputs;
+mod common;
 
 use btdht::krpc::{Body, Message};
+use common::inputs;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod inputs;
 pub mod net;
+pub mod populated;
 
 use std::path::PathBuf;
 
