@@ -8,19 +8,17 @@
 //! `BTDHT_FLOOD_DATAGRAMS=1000000 cargo test --release --test flood -- --nocapture`.
 //! One test only: the counting allocator is global to the binary.
 
-#[path = "../benches/counting.rs"]
-mod counting;
-
 mod common;
 
 #[global_allocator]
-static A: counting::Counting = counting::Counting;
+static A: common::counting::Counting = common::counting::Counting;
 
 use btdht::Id;
 use btdht::addr::{Family, LocalAddresses};
 use btdht::krpc::{Body, Message};
 use btdht::node::{Config, Dht};
 use btdht::time::Instant;
+use common::counting;
 use common::inputs::Rng;
 use std::net::SocketAddr;
 
