@@ -4,8 +4,8 @@
 //! hands out its token), and responses with unknown transaction ids, interleaved.
 //!
 //! The size is `BTDHT_FLOOD_DATAGRAMS` (default 200 000, for CI in a debug build); the
-//! README's robustness figures come from
-//! `BTDHT_FLOOD_DATAGRAMS=1000000 cargo test --release --test flood -- --nocapture`.
+//! robustness figures of docs/ROBUSTNESS.md come from
+//! `BTDHT_FLOOD_DATAGRAMS=1000000 cargo test --release --test node_flood -- --nocapture`.
 //! One test only: the counting allocator is global to the binary.
 
 mod common;
