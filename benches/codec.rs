@@ -1,9 +1,9 @@
-//! Codec benchmarks on the four standard inputs (benches/inputs.rs): `Message::decode`
+//! Codec benchmarks on the four standard inputs (tests/common/inputs.rs): `Message::decode`
 //! and `Message::encode` on the three KRPC datagrams, `Value::decode` and
 //! `Value::encode` on all four. The Rust peers are measured on the same inputs by
 //! `benches/compare/`.
 
-#[path = "inputs.rs"]
+#[path = "../tests/common/inputs.rs"]
 mod inputs;
 
 use btdht::bencode::Value;

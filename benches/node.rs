@@ -4,7 +4,7 @@
 //! query in the same run. `get_peers` asks for an info-hash the node does not store (an
 //! answer with nodes), `get_peers_values` for one with 100 stored peers (43 sampled).
 
-#[path = "populated.rs"]
+#[path = "../tests/common/populated.rs"]
 mod populated;
 
 use btdht::krpc::Message;

@@ -16,7 +16,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-#[path = "counting.rs"]
+#[path = "../tests/common/counting.rs"]
 mod counting;
 
 #[global_allocator]

@@ -19,7 +19,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddr};
 
-#[path = "counting.rs"]
+#[path = "../tests/common/counting.rs"]
 mod counting;
 
 #[global_allocator]

@@ -1,46 +1,15 @@
 //! Answering ping, find_node and get_peers allocates nothing: decode, token, closest
-//! nodes and encoding into the caller's buffer, counted by a per-thread allocator.
+//! nodes and encoding into the caller's buffer, counted for the calling thread only by
+//! the common counting allocator.
 
-#[path = "../benches/populated.rs"]
-mod populated;
+mod common;
 
 use btdht::time::Instant;
-use populated::populated;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use common::counting::allocations_during;
+use common::populated::populated;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn count<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let r = f();
-    (r, ALLOCATIONS.with(Cell::get) - before)
-}
+static A: common::counting::Counting = common::counting::Counting;
 
 #[test]
 fn answering_ping_find_node_get_peers_and_from_the_store_allocates_nothing() {
@@ -71,9 +40,9 @@ fn answering_ping_find_node_get_peers_and_from_the_store_allocates_nothing() {
     let now = Instant::from_millis(3);
     // The querier is known to the table, so no verification ping is queued.
     for q in &queries {
-        let ((), n) = count(|| dht.handle_datagram(now, from, q));
+        let ((), n) = allocations_during(|| dht.handle_datagram(now, from, q));
         assert_eq!(n, 0, "handling {}", String::from_utf8_lossy(q));
-        let (t, n) = count(|| dht.poll_transmit(now, &mut buf));
+        let (t, n) = allocations_during(|| dht.poll_transmit(now, &mut buf));
         let t = t.expect("an answer");
         assert_eq!(n, 0, "answering {}", String::from_utf8_lossy(q));
         assert!(matches!(
@@ -109,9 +78,9 @@ fn answering_ping_find_node_get_peers_and_from_the_store_allocates_nothing() {
         with_id(b"d1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz123456e1:q17:sample_infohashes1:t2:aa1:y1:qe"),
     ];
     for q in &from_store {
-        let ((), n) = count(|| dht.handle_datagram(now, from, q));
+        let ((), n) = allocations_during(|| dht.handle_datagram(now, from, q));
         assert_eq!(n, 0, "handling {}", String::from_utf8_lossy(q));
-        let (t, n) = count(|| dht.poll_transmit(now, &mut buf));
+        let (t, n) = allocations_during(|| dht.poll_transmit(now, &mut buf));
         let t = t.expect("an answer");
         assert_eq!(n, 0, "answering {}", String::from_utf8_lossy(q));
         let m = btdht::krpc::Message::decode(&buf[..t.len]).unwrap();

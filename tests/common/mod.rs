@@ -1,7 +1,11 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests; the benches include `counting.rs`,
+//! `inputs.rs` and `populated.rs` with `#[path]`.
 #![allow(dead_code)]
 
+pub mod counting;
+pub mod inputs;
 pub mod net;
+pub mod populated;
 
 use std::path::PathBuf;
 

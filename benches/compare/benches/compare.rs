@@ -8,7 +8,7 @@
 //! - `encode`: that typed struct back to bytes; btdht: `Message::encode` into a buffer.
 //! - `value_decode` / `value_encode`: each crate's generic value type; btdht: `Value`.
 
-#[path = "../../inputs.rs"]
+#[path = "../../../tests/common/inputs.rs"]
 mod inputs;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,25 +4,22 @@
 //! hands out its token), and responses with unknown transaction ids, interleaved.
 //!
 //! The size is `BTDHT_FLOOD_DATAGRAMS` (default 200 000, for CI in a debug build); the
-//! README's robustness figures come from
-//! `BTDHT_FLOOD_DATAGRAMS=1000000 cargo test --release --test flood -- --nocapture`.
+//! robustness figures of docs/ROBUSTNESS.md come from
+//! `BTDHT_FLOOD_DATAGRAMS=1000000 cargo test --release --test node_flood -- --nocapture`.
 //! One test only: the counting allocator is global to the binary.
 
-#[path = "../benches/counting.rs"]
-mod counting;
-
-#[path = "../benches/inputs.rs"]
-mod inputs;
+mod common;
 
 #[global_allocator]
-static A: counting::Counting = counting::Counting;
+static A: common::counting::Counting = common::counting::Counting;
 
 use btdht::Id;
 use btdht::addr::{Family, LocalAddresses};
 use btdht::krpc::{Body, Message};
 use btdht::node::{Config, Dht};
 use btdht::time::Instant;
-use inputs::Rng;
+use common::counting;
+use common::inputs::Rng;
 use std::net::SocketAddr;
 
 /// Peers, torrents and items the flooded node may store (smaller than the defaults so

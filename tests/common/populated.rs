@@ -1,5 +1,6 @@
 //! A node whose routing table holds 200+ entries, filled through real ping responses;
-//! shared by the serving benchmark and the zero-allocation test.
+//! shared by the zero-allocation test (as `common::populated`) and the serving benchmark
+//! (which includes this file with `#[path]`).
 #![allow(dead_code)]
 
 use btdht::Id;

@@ -1,5 +1,6 @@
-//! The standard inputs of the codec benchmarks, shared by `benches/`, `benches/compare/`
-//! and the zero-allocation test. Deterministic: a fixed-seed xorshift, no dependencies.
+//! The standard inputs of the codec benchmarks, shared by the tests (as `common::inputs`),
+//! `benches/` and `benches/compare/` (which include this file with `#[path]`).
+//! Deterministic: a fixed-seed xorshift, no dependencies.
 #![allow(dead_code)]
 
 /// A fixed-seed xorshift (also the flood test's source of junk).
