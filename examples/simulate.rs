@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Counts live heap bytes, for the memory-per-node figure.
-#[path = "../benches/counting.rs"]
+#[path = "../tests/common/counting.rs"]
 mod counting;
 
 #[global_allocator]

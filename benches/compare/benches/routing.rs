@@ -21,7 +21,7 @@
 
 use btdht::Id;
 use btdht::addr::Family;
-use btdht::routing::{RoutingConfig, Insert, Liveness, Node, RoutingTable};
+use btdht::routing::{Insert, Liveness, Node, RoutingConfig, RoutingTable};
 use btdht::time::Instant;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::collections::HashSet;
@@ -102,7 +102,11 @@ fn mainline_node((id, a): ([u8; 20], SocketAddrV4)) -> mainline::Node {
 
 /// btdht's table and how many nodes it added.
 fn btdht_table(inp: &Inputs) -> (RoutingTable, usize) {
-    let mut t = RoutingTable::new(Id::from_bytes(inp.own), Family::V4, Config::default());
+    let mut t = RoutingTable::new(
+        Id::from_bytes(inp.own),
+        Family::V4,
+        RoutingConfig::default(),
+    );
     let now = Instant::from_millis(0);
     let added = inp
         .nodes
