@@ -1,5 +1,4 @@
 //! The fast path of [`Message::decode`].
-//! The fast path.
 //!
 //! Nearly every datagram a node receives is a ping, find_node, get_peers or announce_peer
 //! query, a response to one, or an error, with its keys in sorted order as bencode
