@@ -56,9 +56,9 @@ pub use compact::{
 pub use encode::encode_signed_buffer;
 pub use error::{DecodeError, DecodeErrorKind, Field};
 
-/// The strict decoder alone, without the fast path, for the fuzz target that checks the
-/// two read every input the same way. Not part of the API.
-#[cfg(fuzzing)]
+/// The strict decoder alone, without the fast path, for the fuzz target and the seed test
+/// (`tests/krpc_fuzz_seeds.rs`) that check the two read every input the same way. Not
+/// part of the API.
 #[doc(hidden)]
 pub fn decode_strict_for_fuzzing(bytes: &[u8]) -> Result<Message<'_>, DecodeError<'_>> {
     decode::decode_strict(bytes)
