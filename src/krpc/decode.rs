@@ -1,15 +1,17 @@
-//! Reading a datagram into a [`Message`] without allocating.
+//! The strict decoder: reads any datagram into a [`Message`] without allocating, and
+//! alone decides what is an error and where. [`Message::decode`] tries the fast path
+//! (`fast`) first and comes here for everything it does not take.
 
 use super::compact::{CompactEntry, CompactList, Values, decode_peer};
 use super::error::{DecodeError, DecodeErrorKind, Field};
+use super::fields::{Args, Envelope, kind_of};
 use super::{
-    BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, MutablePut, PUBLIC_KEY_LEN,
-    Put, Query, QueryKind, Response, SIGNATURE_LEN,
+    BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, MutablePut, Put, Query,
+    QueryKind, Response,
 };
 use crate::addr::{Families, Family};
 use crate::bencode::{self, Decoder, DictState, ErrorKind, RawValue};
 use crate::id::Id;
-use core::net::SocketAddr;
 
 /// An error before the transaction id and kind are looked up.
 #[derive(Clone, Copy, Debug)]
@@ -43,48 +45,6 @@ fn typed(e: bencode::Error, field: Field) -> Fail {
     match e.kind() {
         ErrorKind::TypeMismatch { .. } => fail(DecodeErrorKind::WrongType(field), e.offset()),
         _ => e.into(),
-    }
-}
-
-/// The arguments of a query (`a`), every one optional, in wire key order. Decoding fills
-/// it before `q` is known (keys sort `a` before `q`); encoding writes it in this order.
-#[derive(Clone, Copy, Default)]
-pub(super) struct Args<'a> {
-    pub(super) cas: Option<i64>,
-    pub(super) id: Option<Id>,
-    pub(super) implied_port: Option<bool>,
-    pub(super) info_hash: Option<Id>,
-    pub(super) key: Option<&'a [u8; PUBLIC_KEY_LEN]>,
-    pub(super) noseed: Option<bool>,
-    pub(super) port: Option<u16>,
-    pub(super) salt: Option<&'a [u8]>,
-    pub(super) scrape: Option<bool>,
-    pub(super) seed: Option<bool>,
-    pub(super) seq: Option<i64>,
-    pub(super) signature: Option<&'a [u8; SIGNATURE_LEN]>,
-    pub(super) target: Option<Id>,
-    pub(super) token: Option<&'a [u8]>,
-    pub(super) value: Option<RawValue<'a>>,
-    pub(super) want: Option<Families>,
-}
-
-impl<'a> Message<'a> {
-    /// Decodes one datagram. Allocates nothing; everything borrows from `bytes`.
-    ///
-    /// ```
-    /// use btdht::krpc::{DecodeErrorKind, Field, Message};
-    ///
-    /// // A find_node query without its target: malformed, but `t` is still readable.
-    /// let err = Message::decode(b"d1:ad2:id20:abcdefghij0123456789e1:q9:find_node1:t2:aa1:y1:qe")
-    ///     .unwrap_err();
-    /// assert_eq!(err.kind(), DecodeErrorKind::MissingField(Field::Target));
-    /// assert_eq!(err.transaction_id(), Some(&b"aa"[..]));
-    /// ```
-    pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError<'a>> {
-        // Well-formed messages of the usual shapes take the fast path; everything else
-        // (every error included) is decoded again by the strict path, which alone decides
-        // what is an error and where.
-        super::fast::decode_fast(bytes, decode_strict)
     }
 }
 
@@ -135,36 +95,6 @@ fn recover(bytes: &[u8], f: Fail) -> DecodeError<'_> {
         offset: f.offset as usize,
         transaction_id,
         message_kind,
-    }
-}
-
-pub(super) fn kind_of(y: &[u8]) -> Option<MessageKind> {
-    match y {
-        b"q" => Some(MessageKind::Query),
-        b"r" => Some(MessageKind::Response),
-        b"e" => Some(MessageKind::Error),
-        _ => None,
-    }
-}
-
-/// The top-level fields other than the body.
-pub(super) struct Envelope<'a> {
-    pub(super) transaction_id: &'a [u8],
-    pub(super) version: Option<&'a [u8]>,
-    pub(super) ip: Option<SocketAddr>,
-    pub(super) read_only: bool,
-}
-
-impl<'a> Envelope<'a> {
-    #[inline(always)]
-    pub(super) fn with_body(&self, body: Body<'a>) -> Message<'a> {
-        Message {
-            transaction_id: self.transaction_id,
-            version: self.version,
-            ip: self.ip,
-            read_only: self.read_only,
-            body,
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Writing a [`Message`] straight into the caller's buffer, keys in sorted order.
 
-use super::decode::Args;
+use super::fields::Args;
 use super::{Body, ErrorMessage, Message, MutablePut, Put, Query, QueryKind, Response};
 use crate::addr::{Families, Family};
 use crate::bencode::{EncodeError, Encoder, RawValue, Sink, SliceSink};

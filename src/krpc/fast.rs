@@ -1,5 +1,4 @@
 //! The fast path of [`Message::decode`].
-//! The fast path.
 //!
 //! Nearly every datagram a node receives is a ping, find_node, get_peers or announce_peer
 //! query, a response to one, or an error, with its keys in sorted order as bencode
@@ -16,11 +15,11 @@
 //! edited messages.
 
 use super::compact::{CompactList, Nodes4, Nodes6, Samples, Values, decode_peer};
-#[cfg(test)]
-use super::decode::decode_strict;
-use super::decode::{Envelope, kind_of};
 use super::error::DecodeError;
-use super::*;
+use super::fields::{Envelope, kind_of};
+use super::{
+    BLOOM_LEN, Body, ErrorCode, ErrorMessage, Message, MessageKind, Query, QueryKind, Response,
+};
 use crate::addr::{Families, Family};
 use crate::id::{ID_LEN, Id};
 use core::net::SocketAddr;
@@ -324,7 +323,7 @@ fn scan_args<'a>(rest: &mut &'a [u8]) -> Option<FastArgs<'a>> {
     end(r).then_some(a)
 }
 
-/// The query, as [`build_query`] makes it (`put`, which needs a `v`, is left to the
+/// The query, as `decode::build_query` makes it (`put`, which needs a `v`, is left to the
 /// strict path). A copy of `build_query`'s table rather than a call to it: the strict
 /// one reports which field is missing, this one only gives up, and sharing it measured
 /// about 20 instructions more per message.
@@ -460,6 +459,8 @@ fn scan_error<'a>(rest: &mut &'a [u8]) -> Option<ErrorMessage<'a>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::decode::decode_strict;
+    use super::super::error::DecodeErrorKind;
     use super::*;
     use alloc::format;
     use alloc::vec::Vec;

@@ -45,6 +45,7 @@ mod decode;
 mod encode;
 mod error;
 mod fast;
+mod fields;
 
 pub(crate) use answer::AnswerWriter;
 
@@ -55,9 +56,9 @@ pub use compact::{
 pub use encode::encode_signed_buffer;
 pub use error::{DecodeError, DecodeErrorKind, Field};
 
-/// The strict decoder alone, without the fast path, for the fuzz target that checks the
-/// two read every input the same way. Not part of the API.
-#[cfg(fuzzing)]
+/// The strict decoder alone, without the fast path, for the fuzz target and the seed test
+/// (`tests/krpc_fuzz_seeds.rs`) that check the two read every input the same way. Not
+/// part of the API.
 #[doc(hidden)]
 pub fn decode_strict_for_fuzzing(bytes: &[u8]) -> Result<Message<'_>, DecodeError<'_>> {
     decode::decode_strict(bytes)
@@ -367,5 +368,25 @@ impl Message<'_> {
             Body::Response(_) => MessageKind::Response,
             Body::Error(_) => MessageKind::Error,
         }
+    }
+}
+
+impl<'a> Message<'a> {
+    /// Decodes one datagram. Allocates nothing; everything borrows from `bytes`.
+    ///
+    /// ```
+    /// use btdht::krpc::{DecodeErrorKind, Field, Message};
+    ///
+    /// // A find_node query without its target: malformed, but `t` is still readable.
+    /// let err = Message::decode(b"d1:ad2:id20:abcdefghij0123456789e1:q9:find_node1:t2:aa1:y1:qe")
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), DecodeErrorKind::MissingField(Field::Target));
+    /// assert_eq!(err.transaction_id(), Some(&b"aa"[..]));
+    /// ```
+    pub fn decode(bytes: &'a [u8]) -> Result<Message<'a>, DecodeError<'a>> {
+        // Well-formed messages of the usual shapes take the fast path; everything else
+        // (every error included) is decoded again by the strict path, which alone decides
+        // what is an error and where. This is the one place that knows both decoders.
+        fast::decode_fast(bytes, decode::decode_strict)
     }
 }
