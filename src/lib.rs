@@ -116,6 +116,7 @@ pub mod id;
 pub mod krpc;
 pub mod lookup;
 pub mod node;
+mod rng;
 pub mod routing;
 #[cfg(feature = "sim")]
 pub mod sim;

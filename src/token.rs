@@ -43,11 +43,11 @@
 //! ```
 
 use crate::id::Id;
+use crate::rng::Rng;
 use crate::time::Instant;
 use core::fmt;
 use core::net::IpAddr;
 use core::time::Duration;
-use sha1::{Digest, Sha1};
 
 /// Bytes in a token.
 pub const TOKEN_LEN: usize = 8;
@@ -78,12 +78,17 @@ impl fmt::Debug for Tokens {
     }
 }
 
+/// The secret of rotation period `epoch`: a key derived from the seed for that period.
 fn secret(seed: &[u8; 32], epoch: u64) -> [u8; 20] {
-    let mut h = Sha1::new();
-    h.update(b"btdht token");
-    h.update(seed);
-    h.update(epoch.to_be_bytes());
-    h.finalize().into()
+    let mut purpose = *b"token secret........";
+    if let Some(tail) = purpose.get_mut(12..) {
+        tail.copy_from_slice(&epoch.to_be_bytes());
+    }
+    let mut out = [0u8; 20];
+    for (o, k) in out.iter_mut().zip(Rng::derive(seed, &purpose)) {
+        *o = k;
+    }
+    out
 }
 
 fn compute(secret: &[u8; 20], ip: IpAddr, target: &Id) -> Token {

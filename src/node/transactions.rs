@@ -4,8 +4,8 @@
 //! fresh for every query. A response matches only if its id names a live slot with the
 //! same salt and it comes from the exact address (IP and port) the query went to.
 
-use super::rng::Rng;
 use crate::id::Id;
+use crate::rng::Rng;
 use crate::time::Instant;
 use alloc::vec::Vec;
 use core::net::SocketAddr;

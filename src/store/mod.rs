@@ -48,10 +48,10 @@ pub use items::{
 pub use peers::{AnnounceError, Announced, PeerInfo, PeerStore, PeerStoreConfig, Scrape};
 pub use samples::{InfoHashSample, InfoHashSampler, MAX_SAMPLES, SamplerConfig};
 
+use crate::rng::{Rng, Stream};
 use crate::time::Instant;
 use alloc::collections::BTreeMap;
 use core::net::IpAddr;
-use sha1::{Digest, Sha1};
 
 /// One more entry for `ip` in a per-IP count.
 fn bump(per_ip: &mut BTreeMap<IpAddr, u32>, ip: IpAddr) {
@@ -77,70 +77,9 @@ fn advance(latest: &mut Instant, now: Instant) -> Instant {
     *latest
 }
 
-/// The stores' random source: one SHA-1 block per [`Rng::stream`] (keyed by the caller's
-/// seed and a counter), stretched within one call by SplitMix64.
-///
-/// Sampling is not a secret, but a sample an observer could predict would let it aim
-/// announces at the slots a query is about to return; hashing a secret seed per call keeps
-/// that out of reach while costing one SHA-1 per answer, not one per peer.
-#[derive(Clone)]
-struct Rng {
-    key: [u8; 32],
-    counter: u64,
-}
-
-impl core::fmt::Debug for Rng {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("Rng { .. }")
-    }
-}
-
-impl Rng {
-    fn new(seed: [u8; 32], purpose: &[u8]) -> Self {
-        let mut key = [0u8; 32];
-        for (i, chunk) in key.chunks_mut(20).enumerate() {
-            let mut h = Sha1::new();
-            h.update(b"btdht store");
-            h.update(purpose);
-            h.update(seed);
-            h.update([i as u8]);
-            let d: [u8; 20] = h.finalize().into();
-            for (k, b) in chunk.iter_mut().zip(d) {
-                *k = b;
-            }
-        }
-        Rng { key, counter: 0 }
-    }
-
-    /// A fresh generator for one call.
-    fn stream(&mut self) -> Stream {
-        let mut h = Sha1::new();
-        h.update(self.key);
-        h.update(self.counter.to_be_bytes());
-        self.counter = self.counter.wrapping_add(1);
-        let d: [u8; 20] = h.finalize().into();
-        let [a, b, c, d_, e, f, g, h_, ..] = d;
-        Stream(u64::from_le_bytes([a, b, c, d_, e, f, g, h_]))
-    }
-}
-
-/// SplitMix64.
-struct Stream(u64);
-
-impl Stream {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0), by multiply-and-shift.
-    fn below(&mut self, n: usize) -> usize {
-        let wide = u128::from(self.next_u64()).wrapping_mul(n as u128) >> 64;
-        usize::try_from(wide).unwrap_or(0)
-    }
+/// The store's generator for `seed` and `purpose`: its own key, derived from the seed.
+fn store_rng(seed: [u8; 32], purpose: &[u8]) -> Rng {
+    Rng::new(Rng::derive(&seed, purpose))
 }
 
 /// Selection sampling (Knuth's Algorithm S): calls `emit` for `k` of the `n` items,
@@ -172,7 +111,7 @@ mod tests {
 
     #[test]
     fn selection_sampling_returns_exactly_k_distinct_items() {
-        let mut rng = Rng::new([1; 32], b"test").stream();
+        let mut rng = store_rng([1; 32], b"test").stream();
         for k in 0..=10 {
             let mut out = Vec::new();
             select(0..10, 10, k, &mut rng, |x| out.push(x));
@@ -184,7 +123,7 @@ mod tests {
 
     #[test]
     fn selection_sampling_reaches_every_item() {
-        let mut rng = Rng::new([2; 32], b"test").stream();
+        let mut rng = store_rng([2; 32], b"test").stream();
         let mut seen = [0u32; 10];
         for _ in 0..1000 {
             select(0..10usize, 10, 3, &mut rng, |x| {
@@ -195,21 +134,5 @@ mod tests {
         }
         // Each item is expected 300 times.
         assert!(seen.iter().all(|&s| (200..400).contains(&s)), "{seen:?}");
-    }
-
-    #[test]
-    fn streams_differ_per_call_and_per_seed() {
-        let mut a = Rng::new([1; 32], b"x");
-        let mut b = Rng::new([2; 32], b"x");
-        let (x, y) = (a.stream().next_u64(), a.stream().next_u64());
-        assert_ne!(x, y);
-        assert_ne!(x, b.stream().next_u64());
-    }
-
-    #[test]
-    fn below_stays_in_range() {
-        let mut s = Rng::new([3; 32], b"x").stream();
-        assert_eq!(s.below(0), 0);
-        assert!((0..1000).all(|_| s.below(7) < 7));
     }
 }

@@ -1,8 +1,9 @@
 //! BEP 51 `sample_infohashes`: a random sample of the stored info-hashes, reused for an
 //! interval.
 
-use super::{PeerStore, Rng, select};
+use super::{PeerStore, select, store_rng};
 use crate::id::Id;
+use crate::rng::Rng;
 use crate::time::Instant;
 use arrayvec::ArrayVec;
 use core::time::Duration;
@@ -84,7 +85,7 @@ impl InfoHashSampler {
             config,
             current: InfoHashSample::default(),
             built: None,
-            rng: Rng::new(seed, b"samples"),
+            rng: store_rng(seed, b"samples"),
         }
     }
 

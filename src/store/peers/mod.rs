@@ -9,8 +9,9 @@ mod torrent;
 
 pub use answers::Scrape;
 
-use super::{Rng, advance, bloom::bloom_indices, bump};
+use super::{advance, bloom::bloom_indices, bump, store_rng};
 use crate::id::Id;
+use crate::rng::Rng;
 use crate::time::Instant;
 use alloc::collections::btree_map::Entry as Slot;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -231,7 +232,7 @@ impl PeerStore {
             per_ip: BTreeMap::new(),
             peers: 0,
             now: Instant::ZERO,
-            rng: Rng::new(seed, b"peers"),
+            rng: store_rng(seed, b"peers"),
         }
     }
 

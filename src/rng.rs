@@ -1,8 +1,13 @@
-//! The node's generator: SHA-1 in counter mode over the caller's seed.
+//! The crate's one random generator and its one key derivation, seeded once by the
+//! caller.
 //!
-//! Transaction ids and ids of refresh targets go on the wire, so they must not be
-//! predictable from observed traffic: each 20-byte block is `SHA-1(domain ‖ seed ‖
-//! counter)`, and the seed never leaves the node.
+//! Transaction ids, ids of refresh targets and token secrets go on the wire, and which
+//! stored peers an answer samples should not be predictable either, so everything random
+//! comes from here: [`Rng::derive`] gives each component its own key from the caller's
+//! seed (`SHA-1("btdht derive" ‖ seed ‖ purpose ‖ i)`), and an [`Rng`] on a key produces
+//! 20-byte blocks `SHA-1("btdht rng" ‖ key ‖ counter)`; the seed never leaves the node.
+//! Where one call needs many cheap draws (sampling stored peers), [`Rng::stream`] seeds a
+//! SplitMix64 [`Stream`] from one block: one SHA-1 per answer, not one per peer.
 
 use sha1::{Digest, Sha1};
 
@@ -77,6 +82,30 @@ impl Rng {
     pub(crate) fn u16(&mut self) -> u16 {
         u16::from_be_bytes(self.bytes())
     }
+
+    /// A fast stream for one call's draws, seeded from the generator.
+    pub(crate) fn stream(&mut self) -> Stream {
+        Stream(u64::from_le_bytes(self.bytes()))
+    }
+}
+
+/// SplitMix64: cheap draws within one call, seeded by [`Rng::stream`].
+pub(crate) struct Stream(u64);
+
+impl Stream {
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0), by multiply-and-shift.
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        let wide = u128::from(self.next_u64()).wrapping_mul(n as u128) >> 64;
+        usize::try_from(wide).unwrap_or(0)
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +119,22 @@ mod tests {
         let c: [u8; 64] = Rng::new([2; 32]).bytes();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn streams_differ_per_call_and_per_seed() {
+        let mut a = Rng::new([1; 32]);
+        let mut b = Rng::new([2; 32]);
+        let (x, y) = (a.stream().next_u64(), a.stream().next_u64());
+        assert_ne!(x, y);
+        assert_ne!(x, b.stream().next_u64());
+    }
+
+    #[test]
+    fn below_stays_in_range() {
+        let mut s = Rng::new([3; 32]).stream();
+        assert_eq!(s.below(0), 0);
+        assert!((0..1000).all(|_| s.below(7) < 7));
     }
 
     #[test]
