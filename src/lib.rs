@@ -12,11 +12,12 @@
 //! | [`addr`] | address families, global addresses, network prefixes |
 //! | [`id`] | [`Id`] (node id, info-hash, target), XOR [`id::Distance`], BEP 42 secure ids |
 //! | [`bencode`] | strict zero-copy bencode: a token cursor and a borrowed [`bencode::Value`] tree |
-//! | [`krpc`] | typed KRPC messages borrowing from the datagram: [`krpc::Message`] |
+//! | [`krpc`] | typed KRPC messages borrowing from the datagram ([`krpc::Message`]), the answer writer, and what fits in a datagram ([`krpc::budget`]) |
 //! | [`wire`] | the BEP 5 bits of the peer wire protocol: DHT reserved bit, PORT message |
 //! | [`routing`] | the k-bucket [`routing::RoutingTable`], one per address family |
-//! | [`token`] | rotating announce tokens bound to the requester's IP |
 //! | [`lookup`] | the iterative lookup as a pure sub-machine |
+//! | [`token`] | rotating announce tokens bound to the requester's IP |
+//! | [`store`] | what a node stores for others: peers, BEP 44 items, BEP 33 and 51 views |
 //! | [`node`] | [`node::Dht`]: the state machine users drive |
 //! | `sim` | (feature `sim`) a deterministic simulator running many `Dht`s on virtual addresses |
 //!

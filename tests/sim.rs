@@ -253,7 +253,7 @@ fn oracle_leaves_out_dead_silent_and_natted_nodes() {
     assert_eq!(&k[1..], &all[5..12]);
 }
 
-/// The goals on a network small enough for a debug build (10 000 nodes in
+/// The lookup goals of docs/SIMULATOR.md on a network small enough for a debug build (10 000 nodes in
 /// release): no faults, then loss + churn + silent nodes, then hostile nodes.
 fn goal_size() -> (usize, usize) {
     if cfg!(debug_assertions) {
@@ -294,9 +294,8 @@ fn lookups_find_the_true_closest_on_a_healthy_network() {
     assert!(s.median_ms <= 600.0, "{s:?}");
 }
 
-/// Correctness is the goal a test can hold; the time goals for this network
-/// (median ≤ 1 s, p99 ≤ 4 s) are measured by `examples/simulate.rs` and reported in the
-/// README.
+/// Correctness is the goal a test can hold; the time to settle in this network is
+/// measured by `examples/simulate.rs` and reported in docs/SIMULATOR.md.
 #[test]
 fn lookups_stay_correct_with_loss_churn_and_silent_nodes() {
     let (nodes, lookups) = goal_size();

@@ -1,4 +1,4 @@
-//! The storage rules of issue 3: peer store caps, expiry and eviction, datagram-sized
+//! The storage rules: peer store caps, expiry and eviction, datagram-sized
 //! samples, BEP 33 filters (official vectors), BEP 44 items (official vectors and every
 //! error code), BEP 51 sampling.
 
@@ -402,7 +402,7 @@ fn scrape_puts_seeds_in_bfsd_and_downloaders_in_bfpe_matching_the_bep33_vector()
 // ---- BEP 44 --------------------------------------------------------------------------
 
 /// A stand-in for ed25519 in these tests: the "signature" is SHA-1(key ‖ message)
-/// repeated. The store's rules are what is tested; real signatures come with issue 7.
+/// repeated. The store's rules are what is tested; real signatures are in tests/store_ed25519.rs.
 struct FakeVerifier;
 
 fn fake_sign(key: &[u8; 32], message: &[u8]) -> [u8; 64] {

@@ -47,8 +47,8 @@ pub(super) fn decode_fast<'a>(
     match kind {
         MessageKind::Query => {
             if let (Some(method), Some(a)) = (s.q, s.a) {
-                // Ping, the commonest query, gets its own return: measured 19 instructions
-                // fewer than going through `fast_query`'s general construction.
+                // Ping, the commonest query, gets its own return: cheaper than going
+                // through `fast_query`'s general construction (benches/codec.rs).
                 if let (b"ping", Some(id)) = (method, a.id) {
                     return Ok(envelope.with_body(Body::Query(Query {
                         id: Id::from_bytes(*id),
@@ -246,7 +246,7 @@ fn int(rest: &mut &[u8]) -> Option<i64> {
 /// known key is looked for once, where it sorts, so no state tracks which keys came
 /// (a repeated or misplaced key is simply not found, and the strict path takes over).
 /// Its keys are compared byte-wise: the last one (`1:y1:qe`) is followed by too few bytes
-/// for [`peek8`], and a 4-byte window measured slower here.
+/// for [`peek8`], and a 4-byte window was slower here (benches/codec.rs).
 #[inline(always)]
 fn scan(bytes: &[u8]) -> Option<Scan<'_>> {
     let r = &mut bytes.strip_prefix(b"d")?;
@@ -325,8 +325,8 @@ fn scan_args<'a>(rest: &mut &'a [u8]) -> Option<FastArgs<'a>> {
 
 /// The query, as `decode::build_query` makes it (`put`, which needs a `v`, is left to the
 /// strict path). A copy of `build_query`'s table rather than a call to it: the strict
-/// one reports which field is missing, this one only gives up, and sharing it measured
-/// about 20 instructions more per message.
+/// one reports which field is missing, this one only gives up, and sharing it cost
+/// every message more work (benches/codec.rs).
 #[inline(always)]
 fn fast_query<'a>(method: &'a [u8], a: &FastArgs<'a>) -> Option<Query<'a>> {
     let id = Id::from_bytes(*a.id?);

@@ -56,7 +56,7 @@ use probe::Probes;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LookupConfig {
-    /// Queries active at once (default 5; chosen in the simulator: see the README).
+    /// Queries active at once (default 5; chosen in the simulator: see docs/SIMULATOR.md).
     pub alpha: usize,
     /// After this long without an answer a query stops holding its slot and is sent
     /// again, or the node is given up on after the last attempt (default 200 ms: twice
