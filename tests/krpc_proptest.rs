@@ -81,7 +81,7 @@ struct Owned {
 enum OwnedBody {
     Query(Id, Option<Families>, OwnedKind),
     Response(Box<OwnedResponse>),
-    Error(i64, Vec<u8>),
+    Error(i64, Vec<u8>, Option<Id>),
 }
 
 #[derive(Clone, Debug)]
@@ -226,7 +226,7 @@ fn owned() -> impl Strategy<Value = Owned> {
     let body = prop_oneof![
         (id(), want(), kind()).prop_map(|(i, w, k)| OwnedBody::Query(i, w, k)),
         response().prop_map(|r| OwnedBody::Response(Box::new(r))),
-        (any::<i64>(), bytes(40)).prop_map(|(c, m)| OwnedBody::Error(c, m)),
+        (any::<i64>(), bytes(40), option::of(id())).prop_map(|(c, m, i)| OwnedBody::Error(c, m, i)),
     ];
     (
         bytes(24),
@@ -313,9 +313,10 @@ impl Owned {
                 seq: r.seq,
                 signature: r.signature.as_deref().map(arr),
             }),
-            OwnedBody::Error(code, message) => Body::Error(ErrorMessage {
+            OwnedBody::Error(code, message, id) => Body::Error(ErrorMessage {
                 code: ErrorCode::from_code(*code),
                 message,
+                id: *id,
             }),
         };
         Message {

@@ -72,6 +72,7 @@ enum BodyModel {
     Error {
         code: i64,
         message: Vec<u8>,
+        id: Option<[u8; 20]>,
     },
 }
 
@@ -247,9 +248,10 @@ fuzz_target!(|data: &[u8]| {
     let mut deep = None;
 
     let body = match &model.body {
-        BodyModel::Error { code, message } => Body::Error(ErrorMessage {
+        BodyModel::Error { code, message, id } => Body::Error(ErrorMessage {
             code: ErrorCode::from_code(*code),
             message,
+            id: id.as_ref().map(|i| Id::from_bytes(*i)),
         }),
         BodyModel::Query {
             id: qid,

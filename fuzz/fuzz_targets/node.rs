@@ -374,6 +374,7 @@ impl Harness {
                     body: Body::Error(btdht::krpc::ErrorMessage {
                         code: btdht::krpc::ErrorCode::from_code(i64::from(*code)),
                         message: b"no",
+                        id: None,
                     }),
                 };
                 encode(&msg)

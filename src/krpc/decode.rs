@@ -177,7 +177,11 @@ fn decode_message<'a>(
         },
         MessageKind::Response if has_return.is_some() => BodyKind::Response,
         MessageKind::Response => return Err(missing(Field::Return)),
-        MessageKind::Error => BodyKind::Error(err.ok_or_else(|| missing(Field::Error))?),
+        MessageKind::Error => {
+            let mut e = err.ok_or_else(|| missing(Field::Error))?;
+            e.id = has_return.map(|_| ret.id);
+            BodyKind::Error(e)
+        }
     };
     let envelope = Envelope {
         transaction_id,
@@ -417,8 +421,5 @@ fn decode_error_list<'a>(d: &mut Decoder<'a>) -> Result<ErrorMessage<'a>, Fail> 
     while d.next_item()? {
         d.skip_value()?;
     }
-    Ok(ErrorMessage {
-        code: ErrorCode::from_code(code),
-        message,
-    })
+    Ok(ErrorMessage::new(ErrorCode::from_code(code), message))
 }

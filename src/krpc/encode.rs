@@ -82,7 +82,13 @@ impl Message<'_> {
                 e.raw(b"1:r");
                 write_response(e, r);
             }
-            Body::Error(_) => {}
+            Body::Error(err) => {
+                if let Some(id) = &err.id {
+                    e.raw(b"1:rd2:id20:");
+                    e.raw(id.as_bytes());
+                    e.end();
+                }
+            }
         }
         if self.read_only {
             e.raw(b"2:roi1e");

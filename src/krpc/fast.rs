@@ -82,7 +82,8 @@ pub(super) fn decode_fast<'a>(
             }
         }
         MessageKind::Error => {
-            if let Some(e) = s.e {
+            if let Some(mut e) = s.e {
+                e.id = s.r.map(|r| Id::from_bytes(*r.id));
                 return Ok(envelope.with_body(Body::Error(e)));
             }
         }
@@ -451,10 +452,7 @@ fn scan_error<'a>(rest: &mut &'a [u8]) -> Option<ErrorMessage<'a>> {
     if !end(rest) {
         return None;
     }
-    Some(ErrorMessage {
-        code: ErrorCode::from_code(code),
-        message,
-    })
+    Some(ErrorMessage::new(ErrorCode::from_code(code), message))
 }
 
 #[cfg(test)]

@@ -283,6 +283,21 @@ pub struct ErrorMessage<'a> {
     pub code: ErrorCode,
     /// Human-readable text; bytes, as senders do not always send UTF-8.
     pub message: &'a [u8],
+    /// `r.id`: the responder's id, which some clients (libtorrent) send with an error in
+    /// an `r` dictionary, so the error also says who is alive at that address. `None`
+    /// when there is no `r`.
+    pub id: Option<Id>,
+}
+
+impl<'a> ErrorMessage<'a> {
+    /// An error with this code and message, without a responder id.
+    pub const fn new(code: ErrorCode, message: &'a [u8]) -> Self {
+        ErrorMessage {
+            code,
+            message,
+            id: None,
+        }
+    }
 }
 
 /// KRPC error codes (BEP 5 and BEP 44).

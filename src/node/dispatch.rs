@@ -441,12 +441,33 @@ impl Dht {
     }
 
     /// An error answer: the node is alive but refused; the query failed, the node did not.
-    pub(super) fn on_error(&mut self, from: SocketAddr, msg: &Message<'_>, e: &ErrorMessage<'_>) {
+    /// An error that names its sender (`r.id`, as libtorrent sends) counts as an answer
+    /// for the routing table; one that names another node than expected is a failure.
+    pub(super) fn on_error(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        msg: &Message<'_>,
+        e: &ErrorMessage<'_>,
+    ) {
         let Some(p) = self.transactions.take(msg.transaction_id, from) else {
             self.stats.unmatched = self.stats.unmatched.saturating_add(1);
             return;
         };
         let purpose = p.purpose;
+        if let Some(id) = e.id {
+            if p.expect.is_some_and(|x| x != id) {
+                self.on_failed(p, true);
+                if let Purpose::Search { query, .. } = purpose {
+                    self.drive_search(query);
+                }
+                return;
+            }
+            if !msg.read_only {
+                let rtt = now.saturating_duration_since(p.sent);
+                self.learn(now, Node { id, addr: from }, Some(rtt));
+            }
+        }
         if let Purpose::Search {
             query,
             role: Role::Store,

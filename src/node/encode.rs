@@ -321,9 +321,11 @@ impl Wire<'_> {
                 r.interval = Some(i64::try_from(answer.interval.as_secs()).unwrap_or(0));
                 Body::Response(r)
             }
+            // Our id goes along, as libtorrent's does: the error also says who answered.
             OutBody::Error { code, message } => Body::Error(ErrorMessage {
                 code: *code,
                 message: message.as_bytes(),
+                id: Some(id),
             }),
         };
         let is_query = matches!(body, Body::Query(_));

@@ -411,7 +411,7 @@ impl Dht {
         match &msg.body {
             Body::Query(q) => self.on_query(now, from, msg, q),
             Body::Response(r) => self.on_response(now, from, msg, r),
-            Body::Error(e) => self.on_error(from, msg, e),
+            Body::Error(e) => self.on_error(now, from, msg, e),
         }
     }
 }
