@@ -9,6 +9,9 @@
 //! Flags: `--nodes N` (default 10000), `--lookups N` (1000), `--seed N` (1), `--loss F`,
 //! `--churn F` (fraction of nodes replaced while the lookups run), `--hostile F`,
 //! `--silent F`, `--nat F` (all default 0), `--rtt-ms N` (median round trip, 100),
+//! `--outage SECONDS` (every link drops for that long once the network is built; then
+//! 120 s with no command, and `recovered=` joins the summary line: the fraction of nodes
+//! whose tables again hold `k` nodes that answered after the outage),
 //! `--alpha N`, `--k N`, `--soft-timeout-ms N`, `--attempts N`, `--sibling-probe N` (probe rounds, 0 = off)
 //! (the lookup settings; default: the crate's). Progress lines go to stderr; the last
 //! stdout line starts with `summary`.
@@ -49,6 +52,7 @@ fn parse() -> Result<Scenario, String> {
             "--silent" => s.silent = float()?,
             "--nat" => s.nat = float()?,
             "--rtt-ms" => link.median_rtt = Duration::from_millis(int()?),
+            "--outage" => s.outage = Some(Duration::from_secs(int()?)),
             "--alpha" => config.lookup.alpha = int()? as usize,
             "--k" => config.routing.k = int()? as usize,
             "--soft-timeout-ms" => config.lookup.soft_timeout = Duration::from_millis(int()?),
@@ -103,7 +107,7 @@ fn main() -> ExitCode {
         }
         eprintln!("first missed rank histogram (8 = none): {ranks:?}");
     }
-    println!(
+    let summary = format!(
         "summary nodes={} lookups={} success_rate={:.4} found_rate={:.4} median_queries={} p90_queries={} median_hops={} p90_hops={} median_timeouts={} median_ms={} p90_ms={} p99_ms={} median_peer_ms={} mem_per_node_bytes={} peak_mem_bytes={} wall_s={:.1} trace={:016x}",
         scenario.nodes,
         s.lookups,
@@ -123,5 +127,11 @@ fn main() -> ExitCode {
         wall.elapsed().as_secs_f64(),
         report.trace_hash
     );
+    // Only after an outage: the other summary keys stay as they were.
+    let summary = match report.recovered {
+        Some(r) => format!("{summary} recovered={r:.4}"),
+        None => summary,
+    };
+    println!("{summary}");
     ExitCode::SUCCESS
 }

@@ -46,6 +46,9 @@ pub enum CommandError {
     FamilyDisabled,
     /// The transaction table is full.
     TooManyTransactions,
+    /// [`Config::max_kept`](super::Config::max_kept) announces and items are already
+    /// kept going.
+    TooManyKept,
     /// A BEP 44 item no node would store, or a mutable item's lookup without a
     /// [`SignatureVerifier`] to check the answers.
     Item(ItemError),
@@ -57,6 +60,7 @@ impl fmt::Display for CommandError {
             CommandError::TooManySearches => "too many searches running",
             CommandError::FamilyDisabled => "address family not enabled",
             CommandError::TooManyTransactions => "too many queries in flight",
+            CommandError::TooManyKept => "too many announces and items kept going",
             CommandError::Item(e) => return write!(f, "item refused: {e}"),
         })
     }
@@ -65,7 +69,7 @@ impl fmt::Display for CommandError {
 impl core::error::Error for CommandError {}
 
 impl Dht {
-    fn verifier(&self) -> Option<&dyn SignatureVerifier> {
+    pub(super) fn verifier(&self) -> Option<&dyn SignatureVerifier> {
         self.server.verifier.as_deref().map(|v| v as _)
     }
 
@@ -112,10 +116,13 @@ impl Dht {
     }
 
     /// Joins the DHT through `addrs` (resolved by the caller): a lookup of our own id
-    /// seeded by them, then bucket refreshes. The addresses are remembered: if the tables
-    /// ever empty (a network loss), the node bootstraps again by itself, backing off up
-    /// to 5 minutes between attempts; and a lookup started while the tables know fewer
-    /// than `k` nodes (say, right after this call) asks up to 8 of them too.
+    /// seeded by them, then bucket refreshes; ends with [`Event::Bootstrapped`], or
+    /// [`Event::BootstrapFailed`] if none of them answered. The addresses are remembered
+    /// (added to those given before, up to 64; [`Dht::set_bootstrap`] replaces them):
+    /// if the node ever loses touch with the network (an outage, a sleep), it bootstraps
+    /// again by itself, backing off up to 5 minutes between attempts; and a lookup
+    /// started while the tables know fewer than `k` nodes (say, right after this call)
+    /// asks up to 8 of them too.
     pub fn bootstrap(
         &mut self,
         now: Instant,
@@ -124,8 +131,10 @@ impl Dht {
         self.advance(now);
         self.maintenance
             .remember(addrs.iter().map(|a| canonical(*a)));
-        let addrs = self.maintenance.bootstrap_addrs.clone();
-        self.start_bootstrap(&addrs)
+        let seeds = self.maintenance.seeds();
+        // Its end is reported whatever it finds (even at once, inside the call).
+        self.user_bootstrap = Some(QueryId(self.next_query_id));
+        self.start_bootstrap(&seeds)
     }
 
     pub(super) fn start_bootstrap(
@@ -321,7 +330,7 @@ impl Dht {
         config: WalkConfig,
         start: &[SocketAddr],
     ) -> Result<QueryId, CommandError> {
-        if self.running_searches() >= self.config.max_searches.max(1) {
+        if !self.may_search() {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
@@ -341,7 +350,7 @@ impl Dht {
         seeds: &[SocketAddr],
         item: Option<Box<ItemState>>,
     ) -> Result<QueryId, CommandError> {
-        if self.running_searches() >= self.config.max_searches.max(1) {
+        if !self.may_search() {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
@@ -368,9 +377,8 @@ impl Dht {
         let fallback: ArrayVec<SocketAddr, BOOTSTRAP_SEEDS> =
             if seeds.is_empty() && kind != Kind::Refresh && known < self.config.routing.k {
                 self.maintenance
-                    .bootstrap_addrs
-                    .iter()
-                    .copied()
+                    .seeds()
+                    .into_iter()
                     .filter(|a| !search.knows(a))
                     .take(BOOTSTRAP_SEEDS)
                     .collect()

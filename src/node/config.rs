@@ -6,6 +6,9 @@ use crate::routing::RoutingConfig;
 use crate::store::{ItemStoreConfig, PeerStoreConfig, SamplerConfig};
 use core::time::Duration;
 
+/// The most searches [`Config::max_searches`] may allow: a bigger value counts as this.
+pub const MAX_SEARCHES: usize = 1024;
+
 /// Whether the node answers queries (BEP 43).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -15,6 +18,21 @@ pub enum Mode {
     Normal,
     /// Read-only: sends `ro=1`, answers nothing.
     ReadOnly,
+}
+
+/// What the node does with its own id once it knows its external address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OwnId {
+    /// Takes a BEP 42 secure id for its external IPv4 address (for its IPv6 one, on an
+    /// IPv6-only node) when its id is not one, so that nodes enforcing BEP 42 keep it in
+    /// their tables; then rejoins with a lookup of the new id. Local and private
+    /// addresses are exempt (BEP 42).
+    #[default]
+    SecureForExternalAddress,
+    /// Keeps the id it was given (e.g. one id per address of a BEP 45 host, chosen by
+    /// the caller).
+    Keep,
 }
 
 /// Per-source-IP limit on incoming queries: a token bucket per IP.
@@ -65,8 +83,16 @@ pub struct Config {
     pub query_retries: u8,
     /// Queries in flight at once (default 512).
     pub max_transactions: usize,
-    /// Lookups (searches) running at once (default 32).
+    /// Lookups (searches) and BEP 51 walks running at once (default 32; at most
+    /// [`MAX_SEARCHES`]).
     pub max_searches: usize,
+    /// Announces and published items kept going by themselves
+    /// ([`Dht::keep_announced`](super::Dht::keep_announced),
+    /// [`Dht::keep_published`](super::Dht::keep_published)) at most (default 256).
+    pub max_kept: usize,
+    /// What the node does with its id once it knows its external address (default
+    /// [`OwnId::SecureForExternalAddress`]).
+    pub own_id: OwnId,
     /// Finished searches whose results stay readable (default 32).
     pub max_finished: usize,
     /// Datagrams waiting for `poll_transmit` (default 256; oldest dropped and counted).
@@ -101,6 +127,8 @@ impl Default for Config {
             query_retries: 1,
             max_transactions: 512,
             max_searches: 32,
+            max_kept: 256,
+            own_id: OwnId::SecureForExternalAddress,
             max_finished: 32,
             max_outgoing: 256,
             max_events: 512,

@@ -96,61 +96,15 @@ impl Dht {
         for id in ids {
             self.drive_walk(id);
         }
-        if self.maintenance.tick_due(now) {
-            self.maintain(now);
-        }
+        self.maintain(now);
         if self.maintenance.sweep_due(now) {
             self.server.sweep(now);
         }
-        if self.maintenance.bootstrap_due(now)
-            && self.tables.len() == 0
-            && !self.maintenance.bootstrap_addrs.is_empty()
-        {
-            let addrs = self.maintenance.bootstrap_addrs.clone();
-            let _ = self.start_bootstrap(&addrs);
+        if self.maintenance.bootstrap_due(now) && self.is_lost(now) {
+            self.rebootstrap();
         }
+        self.run_standing(now);
         self.timer_hint = self.poll_timeout().unwrap_or(Instant::MAX);
-    }
-
-    /// Keeps the tables fresh: pings the stalest questionable node, refreshes one quiet
-    /// bucket, and schedules a re-bootstrap when the tables have emptied.
-    fn maintain(&mut self, now: Instant) {
-        for family in Family::ALL {
-            let Some(table) = self.tables.get_mut(family) else {
-                continue;
-            };
-            if let Some(node) = table.next_to_ping(now) {
-                table.on_ping_sent(now, &node.id);
-                self.send_query(
-                    node.addr,
-                    Some(node.id),
-                    OutBody::QueryPing,
-                    Purpose::Ping { query: None },
-                );
-            }
-            let refresh_running = self.searches.iter().any(Search::is_refresh);
-            let entropy = self.rng.bytes();
-            let Some(table) = self.tables.get_mut(family) else {
-                continue;
-            };
-            let stale = if refresh_running || table.is_empty() {
-                None
-            } else {
-                table.buckets_to_refresh(now).next()
-            };
-            if let Some(bucket) = stale {
-                let target = table.refresh_target(bucket, entropy);
-                table.mark_refreshed(now, bucket);
-                let _ = self.start_search(Kind::Refresh, target, &[], None);
-            }
-        }
-        if self.tables.len() == 0
-            && !self.maintenance.bootstrap_addrs.is_empty()
-            && self.maintenance.next_bootstrap.is_none()
-            && !self.searches.iter().any(Search::is_bootstrap)
-        {
-            self.maintenance.schedule_bootstrap(now);
-        }
     }
 
     /// Answers a query: the server decides the answer, the routing table hears of the
@@ -263,6 +217,9 @@ impl Dht {
         let rtt = now.saturating_duration_since(p.sent);
         if !msg.read_only {
             self.learn(now, node, Some(rtt));
+            if let Some(seen) = msg.ip {
+                self.on_vote(now, from.ip(), seen.ip());
+            }
         }
         match p.purpose {
             Purpose::Search { query, role } => {
@@ -345,7 +302,9 @@ impl Dht {
             Some(t) => t.on_response(now, node, rtt),
             None => return,
         };
-        // A table that was empty now needs maintenance.
+        // A table that was empty now needs maintenance; a node out of touch notices the
+        // answer at its next tick.
+        self.maintenance.on_answer();
         self.timer_hint = self.timer_hint.min(self.maintenance.next_tick);
         if let Insert::PingFirst { questionable } = decision {
             self.send_query(
@@ -386,6 +345,10 @@ impl Dht {
             return;
         };
         let s = self.searches.swap_remove(index);
+        let event = match s.kind() {
+            Kind::Bootstrap => self.bootstrap_finished(&s, event),
+            _ => event,
+        };
         if let Some(e) = event {
             self.events.push(e);
         }

@@ -8,7 +8,7 @@ use crate::store::Item;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
 /// A handle to a command's work (a lookup, an announce, a ping). Never reused.
@@ -26,10 +26,35 @@ impl QueryId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// The bootstrap lookup finished; the tables hold `nodes` entries.
+    /// A bootstrap finished with the node in touch with the network: the caller's
+    /// ([`Dht::bootstrap`](super::Dht::bootstrap)), or one the node started by itself
+    /// after it lost touch (an outage, a sleep) and got back. The tables hold `nodes`
+    /// entries.
     Bootstrapped {
         /// Entries in the routing tables.
         nodes: usize,
+    },
+    /// A bootstrap got no answer from any of the `asked` bootstrap addresses (the
+    /// caller's, or saved nodes). The node keeps trying with backoff; a driver that
+    /// gave router names should resolve them again and call
+    /// [`Dht::set_bootstrap`](super::Dht::set_bootstrap).
+    BootstrapFailed {
+        /// Bootstrap addresses asked.
+        asked: usize,
+    },
+    /// The node's external address, as a majority of the nodes that answered it see it
+    /// (BEP 42 `ip` votes) or as the driver set it, is now `addr`.
+    ExternalAddress {
+        /// The address (IPv4 or IPv6: one external address per family).
+        addr: IpAddr,
+    },
+    /// The node took a new id: a BEP 42 secure id for its external address
+    /// ([`OwnId`](super::OwnId)). Its tables are kept; it looks its new id up to rejoin.
+    IdChanged {
+        /// The id it had.
+        old: Id,
+        /// The id it has now.
+        new: Id,
     },
     /// A `get_peers` or announce lookup learned a peer (each peer is reported once per
     /// query). A `get_peers` lookup also reports, at its start, the peers announced to
@@ -185,6 +210,10 @@ pub struct Stats {
     pub retries: u64,
     /// Queries dropped by the per-IP rate limit.
     pub rate_limited: u64,
+    /// Bootstraps the node started by itself after losing touch with the network.
+    pub rebootstraps: u64,
+    /// Bootstraps no bootstrap address answered.
+    pub bootstrap_failures: u64,
     /// Queries dropped because the node is read-only.
     pub ignored_read_only: u64,
     /// Outgoing datagrams dropped because the queue was full or the caller's buffer

@@ -157,16 +157,9 @@ pub(crate) fn put_state(
             (mutable_target(&m.key, m.salt), Some((fields, m.cas)))
         }
     };
-    let state = ItemState {
-        key: None,
-        salt: ArrayVec::new(),
-        best: None,
-        put: Some(Box::new(PutRequest {
-            value: value.as_bytes().into(),
-            mutable: fields,
-        })),
-        refused: 0,
-        error: None,
-    };
+    let state = ItemState::putting(Box::new(PutRequest {
+        value: value.as_bytes().into(),
+        mutable: fields,
+    }));
     Ok((target, state))
 }

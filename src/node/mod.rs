@@ -92,22 +92,28 @@ mod config;
 mod dispatch;
 mod encode;
 mod event;
+mod external;
 mod items;
+mod lifetime;
 mod maintenance;
 mod outgoing;
 mod ratelimit;
-
 mod search;
 mod server;
+mod standing;
+mod state;
 mod tables;
 mod transactions;
+mod upkeep;
 mod walk;
 
 pub use commands::{AnnouncePort, CommandError, QueryInfo};
-pub use config::{Config, Mode, RateLimit};
+pub use config::{Config, MAX_SEARCHES, Mode, OwnId, RateLimit};
 pub use event::{Event, QueryId, Served, Stats};
 pub use items::{ItemTarget, MutableItem};
 pub use outgoing::{MAX_ECHOED_TRANSACTION_ID, Transmit};
+pub use standing::{REANNOUNCE_EVERY, REPUBLISH_EVERY};
+pub use state::{MAX_SAVED_NODES, STATE_VERSION, StateError};
 pub use transactions::TRANSACTION_ID_LEN;
 pub use walk::WalkConfig;
 
@@ -126,11 +132,13 @@ use core::fmt;
 use core::net::SocketAddr;
 use encode::Wire;
 use event::EventQueue;
+use external::External;
 use maintenance::Maintenance;
 use outgoing::{OutBody, Outbox};
 use ratelimit::RateLimiter;
 use search::{Role, Search};
 use server::Server;
+use standing::Standing;
 use tables::Tables;
 use transactions::{Pending, Transactions};
 use walk::Walk;
@@ -181,6 +189,10 @@ pub struct Dht {
     server: Server,
     next_query_id: u64,
     maintenance: Maintenance,
+    /// The bootstrap search the caller started, if running: its end is always reported.
+    user_bootstrap: Option<QueryId>,
+    external: External,
+    standing: Standing,
     /// Scratch space for the transactions that time out together.
     expired: Vec<Pending<Purpose>>,
     /// No timer is due before this (a lower bound, so checking it costs nothing).
@@ -231,6 +243,9 @@ impl Dht {
             server,
             next_query_id: 1,
             maintenance: Maintenance::new(now),
+            user_bootstrap: None,
+            external: External::default(),
+            standing: Standing::new(config.max_kept),
             expired: Vec::new(),
             timer_hint: now,
             config,
@@ -289,6 +304,12 @@ impl Dht {
     /// Lookups and BEP 51 walks running: both count against `Config::max_searches`.
     fn running_searches(&self) -> usize {
         self.searches.len().saturating_add(self.walks.len())
+    }
+
+    /// Whether another search may start ([`Config::max_searches`], at most
+    /// [`MAX_SEARCHES`]).
+    fn may_search(&self) -> bool {
+        self.running_searches() < self.config.max_searches.clamp(1, MAX_SEARCHES)
     }
 
     /// Clamps `now` to never go backwards and runs timers already due.
@@ -373,8 +394,10 @@ impl Dht {
             .map(Search::next_deadline)
             .chain(self.walks.iter().map(Walk::next_deadline))
             .chain([
-                (self.tables.len() > 0).then_some(self.maintenance.next_tick),
+                (self.tables.len() > 0 || !self.maintenance.restored.is_empty())
+                    .then_some(self.maintenance.next_tick),
                 self.maintenance.next_bootstrap,
+                self.standing.next_due(),
                 self.transactions.next_deadline(),
             ]);
         deadlines.flatten().min()

@@ -69,6 +69,19 @@ impl Tables {
         self.v4.iter().chain(self.v6.iter())
     }
 
+    /// The enabled tables, IPv4 first, to change.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut RoutingTable> {
+        self.v4.iter_mut().chain(self.v6.iter_mut())
+    }
+
+    /// The same tables around another own id (see [`RoutingTable::with_own_id`]).
+    pub(crate) fn with_own_id(&self, id: Id, now: Instant) -> Tables {
+        Tables {
+            v4: self.v4.as_ref().map(|t| t.with_own_id(id, now)),
+            v6: self.v6.as_ref().map(|t| t.with_own_id(id, now)),
+        }
+    }
+
     /// Entries in all tables.
     pub(crate) fn len(&self) -> usize {
         self.iter().map(RoutingTable::len).sum()

@@ -395,3 +395,26 @@ impl RoutingTable {
         FailureOutcome::Replaced { removed, promoted }
     }
 }
+
+impl RoutingTable {
+    /// The same entries (with their liveness) in a table around another own id: what a
+    /// node whose id changes (a BEP 42 secure id for a new address) keeps. Entries are
+    /// placed freshest first; those that no longer fit go to the replacement caches or
+    /// are dropped, and an entry with the new id itself is dropped.
+    #[must_use]
+    pub fn with_own_id(&self, own_id: Id, now: Instant) -> RoutingTable {
+        let mut table = RoutingTable::new(own_id, self.family, self.config);
+        let mut entries: Vec<&Entry> = self
+            .buckets
+            .iter()
+            .flat_map(|b| b.entries.iter().chain(b.cache.iter()))
+            .collect();
+        entries.sort_by_key(|e| core::cmp::Reverse(e.last_response));
+        for e in entries {
+            if e.node.id != own_id {
+                let _ = table.insert_new(now, e.clone());
+            }
+        }
+        table
+    }
+}

@@ -89,3 +89,27 @@ impl RoutingTable {
             .map(|e| e.node)
     }
 }
+
+impl RoutingTable {
+    /// Entries that answered within [`RoutingConfig::quiet_period`](super::RoutingConfig::quiet_period)
+    /// and have not failed since: the nodes the table can count on. Fewer than `k` of
+    /// them means the node has lost touch (an outage, a sleep, an address change).
+    pub fn answering_len(&self, now: Instant) -> usize {
+        let quiet = self.config.quiet_period;
+        self.iter()
+            .filter(|e| e.failures == 0 && now.saturating_duration_since(e.last_response) < quiet)
+            .count()
+    }
+
+    /// The entry to ping next to get back in touch (after an outage, a sleep): a bad or
+    /// questionable one (a good one needs no ping) not pinged since `pinged_before`, the
+    /// one that failed least, then the one heard from most recently (the likeliest to be
+    /// back). Mark it with [`RoutingTable::on_ping_sent`].
+    pub fn next_to_revive(&self, now: Instant, pinged_before: Instant) -> Option<Node> {
+        self.iter()
+            .filter(|e| self.status(e, now) != Status::Good)
+            .filter(|e| e.last_ping.is_none_or(|t| t < pinged_before))
+            .min_by_key(|e| (e.failures, core::cmp::Reverse(e.last_response)))
+            .map(|e| e.node)
+    }
+}

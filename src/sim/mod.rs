@@ -125,6 +125,8 @@ pub struct Sim {
     trace: u64,
     delivered: u64,
     by_id: HashMap<Id, usize>,
+    /// An outage: every datagram is lost while this is set.
+    down: bool,
 }
 
 impl Sim {
@@ -143,6 +145,7 @@ impl Sim {
             trace: 0xcbf2_9ce4_8422_2325,
             delivered: 0,
             by_id: HashMap::new(),
+            down: false,
         }
     }
 
@@ -252,6 +255,13 @@ impl Sim {
     /// Datagrams delivered so far.
     pub fn delivered(&self) -> u64 {
         self.delivered
+    }
+
+    /// Takes the whole network down (`false`: every datagram sent from now on is lost,
+    /// as in a power cut, a sleep or a cable pulled) or brings it back (`true`).
+    /// Datagrams already on the wire still arrive.
+    pub fn set_network(&mut self, up: bool) {
+        self.down = !up;
     }
 
     /// A hash of every delivery so far (time, source, destination, bytes): two runs
@@ -455,6 +465,9 @@ impl Sim {
     /// Puts a datagram on the wire from node `sender` (whose upload it uses), appearing
     /// to come from `from`.
     fn send(&mut self, sender: usize, from: SocketAddr, to: SocketAddr, bytes: Vec<u8>) {
+        if self.down {
+            return;
+        }
         let Some(dest) = self.index_of(to) else {
             return; // a phantom or foreign address: nobody there
         };

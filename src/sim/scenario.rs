@@ -49,6 +49,13 @@ pub struct Scenario {
     /// A node that joined less than this long before a lookup started is not expected
     /// to be found (it counts only if the lookup found it; default 10 s).
     pub settle: Duration,
+    /// An outage once the network is built: every link drops for this long (default
+    /// none). When the network comes back, no command is given for
+    /// [`Scenario::recovery`]; then [`Report::recovered`] is measured, and the announces
+    /// and lookups run.
+    pub outage: Option<Duration>,
+    /// Time left to the nodes, with no command, after an outage (default 120 s).
+    pub recovery: Duration,
 }
 
 impl Default for Scenario {
@@ -67,6 +74,8 @@ impl Default for Scenario {
             lookup_interval: Duration::from_millis(20),
             k: 8,
             settle: Duration::from_secs(10),
+            outage: None,
+            recovery: Duration::from_secs(120),
         }
     }
 }
@@ -152,6 +161,10 @@ pub struct Report {
     pub virtual_time: Duration,
     /// The simulator's trace hash at the end: equal for equal seeds.
     pub trace_hash: u64,
+    /// After an outage ([`Scenario::outage`]): the fraction of live nodes whose tables
+    /// again held, [`Scenario::recovery`] after the network came back, at least `k`
+    /// entries that had answered since it came back.
+    pub recovered: Option<f64>,
 }
 
 /// Aggregates of a [`Report`]: rates over all lookups, percentiles over finished ones.
@@ -221,6 +234,26 @@ impl Report {
             median_peer_ms: percentile(&peer_ms, 0.5),
         }
     }
+}
+
+/// The fraction of live nodes whose tables hold at least `k` entries that answered at
+/// or after `since`.
+fn recovered_fraction(sim: &Sim, since: Instant, k: usize) -> f64 {
+    let (mut live, mut back) = (0usize, 0usize);
+    for i in 0..sim.len() {
+        if !sim.is_live(i) || sim.behaviour(i) != Some(Behaviour::Honest) {
+            continue;
+        }
+        live += 1;
+        let dht = sim.dht(i);
+        let answered: usize = crate::addr::Family::ALL
+            .iter()
+            .filter_map(|f| dht.table(*f))
+            .map(|t| t.iter().filter(|e| e.last_response() >= since).count())
+            .sum();
+        back += usize::from(answered >= k);
+    }
+    back as f64 / live.max(1) as f64
 }
 
 /// The values, in ascending order.
@@ -297,6 +330,16 @@ impl Scenario {
             };
             sim.set_behaviour(i, b);
         }
+
+        let recovered = self.outage.map(|outage| {
+            sim.set_network(false);
+            sim.run_for(outage);
+            sim.set_network(true);
+            let back = sim.now();
+            sim.run_for(self.recovery);
+            while sim.poll_event().is_some() {}
+            recovered_fraction(&sim, back, self.config.routing.k)
+        });
 
         // Announce one info-hash per lookup, each from a random honest node.
         let mut hashes = Vec::with_capacity(self.lookups);
@@ -399,6 +442,7 @@ impl Scenario {
             delivered: sim.delivered(),
             virtual_time: sim.now().saturating_duration_since(start),
             trace_hash: sim.trace_hash(),
+            recovered,
         }
     }
 

@@ -42,6 +42,18 @@ pub(crate) struct ItemState {
 }
 
 impl ItemState {
+    /// The state of a put of `put`, already checked.
+    pub(crate) fn putting(put: Box<PutRequest>) -> Self {
+        ItemState {
+            key: None,
+            salt: ArrayVec::new(),
+            best: None,
+            put: Some(put),
+            refused: 0,
+            error: None,
+        }
+    }
+
     pub(crate) fn is_immutable(&self) -> bool {
         self.key.is_none()
     }

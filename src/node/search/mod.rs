@@ -136,6 +136,9 @@ pub(crate) struct Search {
     seeds: VecDeque<SocketAddr>,
     /// Seed queries sent and not yet answered or failed.
     seeds_pending: usize,
+    /// Seed queries sent, and answered (a bootstrap that got no answer has failed).
+    seeds_sent: usize,
+    seeds_answered: usize,
     peers_seen: BTreeSet<SocketAddr>,
     phase: Phase,
     /// BEP 44 get and put searches: what is looked for, found, put.
@@ -155,6 +158,8 @@ impl Search {
             lookups: ArrayVec::new(),
             seeds: VecDeque::new(),
             seeds_pending: 0,
+            seeds_sent: 0,
+            seeds_answered: 0,
             peers_seen: BTreeSet::new(),
             phase: Phase::Lookup,
             item: None,
@@ -219,6 +224,11 @@ impl Search {
             target: self.target,
             item: Box::new(item.clone()),
         });
+    }
+
+    /// Seed queries sent (not counting resends, or sends that failed) and answered.
+    pub(crate) fn seed_answers(&self) -> (usize, usize) {
+        (self.seeds_sent, self.seeds_answered)
     }
 
     pub(crate) fn is_refresh(&self) -> bool {
@@ -305,6 +315,7 @@ impl Search {
         }
         if let Some(to) = self.seeds.pop_front() {
             self.seeds_pending += 1;
+            self.seeds_sent += 1;
             return Some(Request {
                 to,
                 expect: None,
@@ -494,6 +505,7 @@ impl Search {
         let seed = matches!(role, Role::Seed(_));
         if seed {
             self.seeds_pending = self.seeds_pending.saturating_sub(1);
+            self.seeds_answered += 1;
         }
         if let Some(lookup) = self.lookup_mut(family) {
             if seed {
