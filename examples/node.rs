@@ -20,7 +20,9 @@
 //! refreshing its peer list does; each peer is printed once), `--closest` (after each
 //! requested lookup, print the closest nodes that answered and the token each gave),
 //! `--exit-when-done` (stop once every requested command has finished, instead of
-//! waiting for `--seconds`).
+//! waiting for `--seconds`), `--state FILE` (the node's saved state: loaded at start if
+//! the file exists, then `restored N nodes`; written at exit, through a temporary file
+//! and a rename; a node restored with nodes does not fall back to the public routers).
 //!
 //! One line per event on stdout, first word the kind: `listening ADDR ID`,
 //! `bootstrapped NODES`, `peer HEX ADDR`, `lookup-done HEX QUERIES MS`,
@@ -29,7 +31,9 @@
 //! `item-not-found TARGET_HEX`, `mutable-item TARGET_HEX SEQ VALUE_HEX` (each newer
 //! version found), `scrape HEX SEEDS PEERS`, `samples ADDR NUM COUNT`
 //! (then `sample HEX`, one per info-hash received), `samples-timeout ADDR`,
-//! `closest HEX ID ADDR TOKEN` (`-` for no token), and `stats ...` at exit. Exit code 0
+//! `closest HEX ID ADDR TOKEN` (`-` for no token), `bootstrap-failed ASKED` (the router
+//! names are resolved again), `external-address IP`, `id-changed OLD NEW`,
+//! `state-saved BYTES` and `stats ...` at exit. Exit code 0
 //! when every requested command completed (a ping completes when it is answered, a get
 //! when it finds the item, a put when at least one node stored it).
 
@@ -80,6 +84,8 @@ struct Args {
     commands: Vec<Command>,
     /// `--key`: the secret key for `--put-mutable`, 32 or 64 bytes.
     key: Option<Vec<u8>>,
+    /// `--state`: where the node's state is kept between runs.
+    state: Option<std::path::PathBuf>,
 }
 
 /// `v` parsed as a `T`, or an error naming the flag.
@@ -103,6 +109,7 @@ fn parse_args() -> Result<Args, String> {
         exit_when_done: false,
         commands: Vec::new(),
         key: None,
+        state: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -117,6 +124,7 @@ fn parse_args() -> Result<Args, String> {
             "--repeat" => args.repeat = Some(parsed("--repeat", value()?)?),
             "--closest" => args.closest = true,
             "--exit-when-done" => args.exit_when_done = true,
+            "--state" => args.state = Some(value()?.into()),
             "--get-peers" => args
                 .commands
                 .push(Command::GetPeers(parsed("--get-peers", value()?)?)),
@@ -231,6 +239,19 @@ fn sign<'a>(
     Err("built without the ed25519 feature (cargo run --features ed25519 --example node)".into())
 }
 
+/// Writes the node's state to `path` through a temporary file and a rename, so that a
+/// crash never leaves a torn file; its length.
+fn save_state(dht: &Dht, path: &std::path::Path) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; dht.state_len()];
+    let n = dht
+        .save_state(&mut buf)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &buf[..n])?;
+    std::fs::rename(&tmp, path)?;
+    Ok(n)
+}
+
 /// 32 bytes of entropy from the OS, for the node's seed.
 fn seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
@@ -261,7 +282,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
             }
             eprintln!(
-                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]... [--scrape HEX]... [--sample ADDR]... [--key HEX] [--put-mutable SALT:SEQ:STRING]... [--get-mutable KEY_HEX[:SALT]]..."
+                "usage: node [--bind ADDR] [--bootstrap ADDR]... [--allow-local] [--max-per-ip N] [--read-only] [--seconds N] [--repeat N] [--closest] [--exit-when-done] [--state FILE] [--get-peers HEX]... [--find-node HEX]... [--announce HEX[:PORT]]... [--ping ADDR]... [--put STRING]... [--get HEX]... [--scrape HEX]... [--sample ADDR]... [--key HEX] [--put-mutable SALT:SEQ:STRING]... [--get-mutable KEY_HEX[:SALT]]..."
             );
             return ExitCode::from(2);
         }
@@ -274,17 +295,6 @@ fn main() -> ExitCode {
         }
     };
     let local = socket.local_addr().unwrap_or(args.bind);
-    let names: Vec<String> = if args.bootstrap.is_empty() {
-        ROUTERS.iter().map(|s| s.to_string()).collect()
-    } else {
-        args.bootstrap.clone()
-    };
-    let family_ok = |a: &SocketAddr| a.is_ipv4() == local.is_ipv4();
-    let routers: Vec<SocketAddr> = names
-        .iter()
-        .flat_map(|n| n.to_socket_addrs().into_iter().flatten())
-        .filter(family_ok)
-        .collect();
 
     let mut config = Config::default();
     if !local.is_ipv4() {
@@ -301,12 +311,41 @@ fn main() -> ExitCode {
     }
     let clock = std::time::Instant::now();
     let now = || Instant::from_millis(clock.elapsed().as_millis() as u64);
-    let mut dht = Dht::new(config, seed(), now());
+    let saved = args.state.as_ref().and_then(|p| std::fs::read(p).ok());
+    let mut dht = match saved.map(|b| Dht::from_state(config.clone(), seed(), &b, now())) {
+        Some(Ok(dht)) => {
+            println!("restored {} nodes", dht.stats().restored_nodes);
+            dht
+        }
+        Some(Err(e)) => {
+            eprintln!("error: state: {e}; starting fresh");
+            Dht::new(config, seed(), now())
+        }
+        None => Dht::new(config, seed(), now()),
+    };
+    let restored = dht.stats().restored_nodes > 0;
     #[cfg(feature = "ed25519")]
     dht.set_signature_verifier(Box::new(btdht::store::Ed25519Verifier));
     println!("listening {local} {}", dht.id());
-    if let Err(e) = dht.bootstrap(now(), &routers) {
-        eprintln!("error: bootstrap: {e}");
+    // The public routers only for a node with nothing better: no --bootstrap, no state.
+    let names: Vec<String> = match (args.bootstrap.is_empty(), restored) {
+        (false, _) => args.bootstrap.clone(),
+        (true, false) => ROUTERS.iter().map(|s| s.to_string()).collect(),
+        (true, true) => Vec::new(),
+    };
+    let family_ok = |a: &SocketAddr| a.is_ipv4() == local.is_ipv4();
+    let resolve = |names: &[String]| -> Vec<SocketAddr> {
+        names
+            .iter()
+            .flat_map(|n| n.to_socket_addrs().into_iter().flatten())
+            .filter(family_ok)
+            .collect()
+    };
+    let routers = resolve(&names);
+    if !routers.is_empty() {
+        if let Err(e) = dht.bootstrap(now(), &routers) {
+            eprintln!("error: bootstrap: {e}");
+        }
     }
 
     let deadline = args.seconds.map(Duration::from_secs);
@@ -421,7 +460,7 @@ fn main() -> ExitCode {
             }
         }
     };
-    if routers.is_empty() {
+    if routers.is_empty() && !restored {
         requested = commands.as_ref().map_or(0, Vec::len);
         start_commands(
             &mut dht,
@@ -471,6 +510,24 @@ fn main() -> ExitCode {
                         last_round = Some(std::time::Instant::now());
                     }
                 }
+                Event::BootstrapFailed { asked } => {
+                    println!("bootstrap-failed {asked}");
+                    // What the node asks of its driver: resolve the names again.
+                    dht.set_bootstrap(now(), &resolve(&names));
+                    if commands.is_some() {
+                        requested = commands.as_ref().map_or(0, Vec::len);
+                        start_commands(
+                            &mut dht,
+                            &mut commands,
+                            &mut pending,
+                            &mut gets,
+                            &mut sampled,
+                        );
+                        last_round = Some(std::time::Instant::now());
+                    }
+                }
+                Event::ExternalAddress { addr } => println!("external-address {addr}"),
+                Event::IdChanged { old, new } => println!("id-changed {old} {new}"),
                 Event::Peer {
                     info_hash, peer, ..
                 } if seen.insert((info_hash, peer)) => println!("peer {info_hash} {peer}"),
@@ -595,6 +652,12 @@ fn main() -> ExitCode {
                 dht.handle_timeout(now())
             }
             Err(e) => eprintln!("recv: {e}"),
+        }
+    }
+    if let Some(path) = &args.state {
+        match save_state(&dht, path) {
+            Ok(n) => println!("state-saved {n}"),
+            Err(e) => eprintln!("error: state {}: {e}", path.display()),
         }
     }
     let s = dht.stats();

@@ -10,7 +10,12 @@
 //!   destination sent (never an answer nobody asked for);
 //! - after `handle_timeout(now)`, `poll_timeout()` is `None` or later than `now`;
 //! - every cap of `Config` holds: table buckets and their caches, entries per IP,
-//!   transactions, searches, the outgoing and event queues, the peer and item stores.
+//!   transactions, searches, the outgoing and event queues, the peer and item stores,
+//!   the standing announces and items;
+//! - a saved state restores (same id) and saves again to the same length.
+//!
+//! The node may start from a fuzzed saved state; answers may carry `ip` votes (from
+//! distinct networks, so that an external address and a secure id can be won).
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -21,19 +26,31 @@ use btdht::krpc::{
     Body, CompactList, MAX_DATAGRAM_LEN, Message, NodeV4, NodeV6, Put, Query, QueryKind, Response,
     Values,
 };
-use btdht::node::{AnnouncePort, Config, Dht, ItemTarget, Mode, QueryId, WalkConfig};
+use btdht::node::{AnnouncePort, Config, Dht, ItemTarget, Mode, OwnId, QueryId, WalkConfig};
 use btdht::time::Instant;
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
-/// The sources and destinations the steps use: eight IPv4 nodes (two sharing an IP)
-/// and three IPv6 ones.
+/// The sources and destinations the steps use: eight IPv4 nodes (two sharing an IP),
+/// each other in its own /24, and three IPv6 ones, each in its own /48 (so that their
+/// `ip` votes count apart).
 fn pool(i: u8) -> SocketAddr {
     match i % 11 {
-        n @ 0..=6 => SocketAddr::from(([10, 0, 0, n + 1], 6881)),
+        n @ 0..=6 => SocketAddr::from(([10, n, 0, 1], 6881)),
         7 => SocketAddr::from(([10, 0, 0, 1], 7000)),
-        n => SocketAddr::from((Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, u16::from(n)), 6881)),
+        n => SocketAddr::from((Ipv6Addr::new(0xfd00, u16::from(n), 0, 0, 0, 0, 0, 1), 6881)),
+    }
+}
+
+/// Addresses the node may be seen at: global ones (a secure id follows), a private one
+/// (exempt), an IPv6 one.
+fn seen_at(i: u8) -> SocketAddr {
+    match i % 4 {
+        0 => SocketAddr::from(([203, 0, 113, 7], 6881)),
+        1 => SocketAddr::from(([198, 51, 100, 9], 6881)),
+        2 => SocketAddr::from(([192, 168, 1, 2], 6881)),
+        _ => SocketAddr::from((Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 9), 6881)),
     }
 }
 
@@ -67,6 +84,10 @@ struct Setup {
     /// Plug in a stand-in verifier (so mutable items can be accepted).
     verifier: bool,
     seed: [u8; 32],
+    max_kept: u8,
+    keep_id: bool,
+    /// Start from this saved state (fuzzed; a refused one starts fresh).
+    state: Option<Vec<u8>>,
 }
 
 /// Accepts a "signature" whose first half is the key: reachable by the fuzzer, unlike
@@ -161,8 +182,19 @@ enum Command {
     PutImmutable(Vec<u8>),
     Scrape(u8),
     SampleInfohashes(u8),
-    WalkSamples { rate: u8, max_nodes: u8 },
+    WalkSamples {
+        rate: u8,
+        max_nodes: u8,
+    },
     Cancel(u8),
+    KeepAnnounced(u8, Option<u16>, bool),
+    StopAnnouncing(u8),
+    KeepPublished(Vec<u8>),
+    StopPublishing(Vec<u8>),
+    SetBootstrap(Vec<u8>),
+    SetExternal(u8),
+    /// Saves the state into a buffer of this length, restores a node from it.
+    SaveRestore(u16),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -184,12 +216,14 @@ enum Step {
         read_only: bool,
         shape: QueryShape,
     },
-    /// Answers the `pick`-th query the node sent and nobody answered yet.
+    /// Answers the `pick`-th query the node sent and nobody answered yet, saying it saw
+    /// the node at `seen` (BEP 42 `ip`).
     Reply {
         pick: u8,
         id: u8,
         close: bool,
         shape: ReplyShape,
+        seen: Option<u8>,
     },
     Advance {
         ms: u16,
@@ -238,6 +272,10 @@ fn config(s: &Setup) -> Config {
     c.peers.max_torrents = usize::from(s.max_torrents % 8) + 1;
     c.peers.max_peers = usize::from(s.max_peers % 16) + 1;
     c.items.max_items = usize::from(s.max_items % 8) + 1;
+    c.max_kept = usize::from(s.max_kept % 4);
+    if s.keep_id {
+        c.own_id = OwnId::Keep;
+    }
     c
 }
 
@@ -354,7 +392,8 @@ impl Harness {
         }
     }
 
-    fn reply(&mut self, pick: u8, id: u8, close: bool, shape: &ReplyShape) {
+    fn reply(&mut self, pick: u8, id: u8, close: bool, shape: &ReplyShape, seen: Option<u8>) {
+        let seen = seen.map(seen_at);
         if self.sent.is_empty() {
             return;
         }
@@ -369,17 +408,18 @@ impl Harness {
                 let msg = Message {
                     transaction_id: &tid,
                     version: None,
-                    ip: None,
+                    ip: seen,
                     read_only: false,
                     body: Body::Error(btdht::krpc::ErrorMessage {
                         code: btdht::krpc::ErrorCode::from_code(i64::from(*code)),
                         message: b"no",
-                        id: None,
+                        // Some name themselves (libtorrent does).
+                        id: (code % 2 == 0).then_some(id),
                     }),
                 };
                 encode(&msg)
             }
-            ReplyShape::WrongPort | ReplyShape::Empty => encode(&response(&tid, resp)),
+            ReplyShape::WrongPort | ReplyShape::Empty => encode(&response(&tid, resp, seen)),
             ReplyShape::Item {
                 value,
                 mutable,
@@ -395,7 +435,7 @@ impl Harness {
                     resp.signature = Some(sig);
                 }
                 resp.token = Some(&token[..]);
-                encode(&response(&tid, resp))
+                encode(&response(&tid, resp, seen))
             }
             ReplyShape::Nodes {
                 nodes,
@@ -427,7 +467,7 @@ impl Harness {
                     resp.values = Some(Values::from_peers(&peers));
                 }
                 resp.token = token.as_ref().map(|t| &t[..]);
-                encode(&response(&tid, resp))
+                encode(&response(&tid, resp, seen))
             }
         };
         let from = match shape {
@@ -482,6 +522,64 @@ impl Harness {
                 if !self.queries.is_empty() {
                     let q = self.queries[usize::from(i) % self.queries.len()];
                     self.dht.cancel(q);
+                }
+                return;
+            }
+            Command::KeepAnnounced(t, port, seed) => {
+                let port = port.map_or(AnnouncePort::Implied, AnnouncePort::Port);
+                let _ = self.dht.keep_announced(now, id_from(t, None), port, seed);
+                return;
+            }
+            Command::StopAnnouncing(t) => {
+                self.dht.stop_announcing(&id_from(t, None));
+                return;
+            }
+            Command::KeepPublished(ref v) | Command::StopPublishing(ref v) => {
+                let mut bytes = format!("{}:", v.len()).into_bytes();
+                bytes.extend_from_slice(v);
+                if let Ok(value) = RawValue::new(&bytes) {
+                    if let Command::KeepPublished(_) = c {
+                        let _ = self.dht.keep_published(now, value, None);
+                    } else {
+                        self.dht
+                            .stop_publishing(&btdht::store::immutable_target(value));
+                    }
+                }
+                return;
+            }
+            Command::SetBootstrap(ref addrs) => {
+                let addrs: Vec<SocketAddr> = addrs.iter().take(8).map(|&a| pool(a)).collect();
+                self.dht.set_bootstrap(now, &addrs);
+                return;
+            }
+            Command::SetExternal(i) => {
+                self.dht.set_external_address(now, seen_at(i).ip());
+                return;
+            }
+            Command::SaveRestore(len) => {
+                let needed = self.dht.state_len();
+                let mut buf = vec![0u8; usize::from(len)];
+                match self.dht.save_state(&mut buf) {
+                    Ok(n) => {
+                        assert_eq!(n, needed, "save_state wrote what state_len said");
+                        let seed = [len as u8; 32];
+                        let restored = Dht::from_state(self.config.clone(), seed, &buf[..n], now)
+                            .expect("a state the node saved restores");
+                        assert_eq!(restored.id(), self.dht.id());
+                        assert_eq!(
+                            restored.state_len(),
+                            needed,
+                            "a restored node saves the same"
+                        );
+                        self.dht = restored;
+                        self.sent.clear();
+                        self.queries.clear();
+                    }
+                    Err(e) => assert_eq!(
+                        e,
+                        btdht::node::StateError::BufferTooSmall { needed },
+                        "only a short buffer refuses a save"
+                    ),
                 }
                 return;
             }
@@ -567,6 +665,7 @@ impl Harness {
             ("torrents", s.stored_torrents, c.peers.max_torrents),
             ("peers", s.stored_peers, c.peers.max_peers),
             ("items", s.stored_items, c.items.max_items),
+            ("kept", self.dht.kept(), c.max_kept),
         ] {
             assert!(held <= cap, "{what}: {held} over the cap {cap}");
         }
@@ -591,11 +690,11 @@ impl Harness {
     }
 }
 
-fn response<'a>(tid: &'a [u8], r: Response<'a>) -> Message<'a> {
+fn response<'a>(tid: &'a [u8], r: Response<'a>, ip: Option<SocketAddr>) -> Message<'a> {
     Message {
         transaction_id: tid,
         version: None,
-        ip: None,
+        ip,
         read_only: false,
         body: Body::Response(r),
     }
@@ -616,7 +715,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = config(&setup);
-    let mut dht = Dht::new(config.clone(), setup.seed, Instant::from_millis(0));
+    let start = Instant::from_millis(0);
+    let mut dht = match &setup.state {
+        Some(state) => match Dht::from_state(config.clone(), setup.seed, state, start) {
+            Ok(dht) => dht,
+            Err(_) => Dht::new(config.clone(), setup.seed, start),
+        },
+        None => Dht::new(config.clone(), setup.seed, start),
+    };
     if setup.verifier {
         dht.set_signature_verifier(Box::new(StandIn));
     }
@@ -662,7 +768,8 @@ fuzz_target!(|data: &[u8]| {
                 id,
                 close,
                 shape,
-            } => h.reply(*pick, *id, *close, shape),
+                seen,
+            } => h.reply(*pick, *id, *close, shape, *seen),
             Step::Advance { ms, minutes } => {
                 h.now = h
                     .now

@@ -212,6 +212,9 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Bootstraps the node started by itself after losing touch with the network.
     pub rebootstraps: u64,
+    /// Nodes read from the saved state the node started from
+    /// ([`Dht::from_state`](super::Dht::from_state)); 0 for a node started fresh.
+    pub restored_nodes: usize,
     /// Bootstraps no bootstrap address answered.
     pub bootstrap_failures: u64,
     /// Queries dropped because the node is read-only.

@@ -298,6 +298,7 @@ impl Dht {
         s.queued_events = self.events.len();
         s.dropped_outgoing = self.outbox.dropped;
         s.dropped_events = self.events.dropped();
+        s.restored_nodes = self.maintenance.restored.len();
         s
     }
 
