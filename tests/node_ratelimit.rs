@@ -15,7 +15,6 @@ use btdht::time::Instant;
 use common::counting::allocations_during;
 use common::net::{ask, config};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
 
 const PING: &[u8] = b"d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
 /// A query whose `id` is too short: answered with error 203 when the limit allows.
