@@ -1,6 +1,6 @@
 //! Per-source token buckets and temporary blocks in a fixed-size table.
 //!
-//! A source is the network a query comes from ([`Prefix::per_family`] with the configured
+//! A source is the network a query comes from ([`Prefix::per_family`](crate::addr::Prefix::per_family) with the configured
 //! lengths: an IPv4 address, an IPv6 /64 by default). The table is an array indexed by a
 //! keyed hash of the source (the key comes from the node's seed, so a sender cannot aim for
 //! a slot), allocated at the first query: memory is fixed whatever the number of senders.
@@ -12,7 +12,6 @@
 //! strikes leading to one can be wiped by sending from other addresses. The rules are
 //! documented for users on [`RateLimit`].
 
-use crate::addr::{Family, Prefix};
 use crate::node::config::RateLimit;
 use crate::time::Instant;
 use alloc::vec::Vec;
@@ -67,8 +66,10 @@ pub(crate) struct RateLimiter {
     key: u64,
     per_second: u64,
     burst_milli: u64,
-    v4_prefix: u8,
-    v6_prefix: u8,
+    /// The bits of an IPv4 address that name its source, as a mask.
+    v4_mask: u32,
+    /// The bits of an IPv6 address that name its source, as a mask.
+    v6_mask: u128,
     /// More strikes than this (in thousandths) block a source.
     block_after_milli: u64,
     /// Zero: never block.
@@ -83,24 +84,30 @@ impl RateLimiter {
             key,
             per_second: u64::from(cfg.per_second),
             burst_milli: u64::from(cfg.burst).saturating_mul(1000),
-            v4_prefix: cfg.v4_prefix,
-            v6_prefix: cfg.v6_prefix,
+            v4_mask: u32::MAX
+                .checked_shl(32 - u32::from(cfg.v4_prefix.min(32)))
+                .unwrap_or(0),
+            v6_mask: u128::MAX
+                .checked_shl(128 - u32::from(cfg.v6_prefix.min(128)))
+                .unwrap_or(0),
             block_after_milli: u64::from(cfg.block_after).saturating_mul(1000),
             block_for: cfg.block_for,
         }
     }
 
-    /// The slot for the source of `ip` and its tag: the source's prefix as one `u64`
-    /// (IPv4, its 32 bits at the top) or two (IPv6), xored with the key and run through a
-    /// multiply-xorshift mixer. Without the key, a sender cannot tell which slot (or tag)
-    /// an address gets.
+    /// The slot for the source of `ip` and its tag: the source's prefix (the address
+    /// masked to its family's length, as
+    /// [`Prefix::per_family`](crate::addr::Prefix::per_family) takes it) as one `u64`
+    /// (IPv4) or two (IPv6), xored with the key and run through a multiply-xorshift
+    /// mixer. Without the key, a sender cannot tell which slot (or tag) an address gets.
+    /// The masks are computed once, so this costs what keying the address did.
+    #[inline]
     fn slot(&self, ip: IpAddr) -> (usize, u64) {
-        let source = Prefix::per_family(ip, self.v4_prefix, self.v6_prefix);
-        let bits = source.bits();
-        let hi = u64::try_from(bits >> 64).unwrap_or(0);
-        let h = match source.family() {
-            Family::V4 => mix(hi ^ self.key),
-            Family::V6 => {
+        let h = match ip.to_canonical() {
+            IpAddr::V4(v4) => mix(u64::from(v4.to_bits() & self.v4_mask) ^ self.key),
+            IpAddr::V6(v6) => {
+                let bits = v6.to_bits() & self.v6_mask;
+                let hi = u64::try_from(bits >> 64).unwrap_or(0);
                 let lo = u64::try_from(bits & u128::from(u64::MAX)).unwrap_or(0);
                 // A different starting point than IPv4 (the key turned), then both halves.
                 mix(mix(hi ^ self.key.rotate_left(32)) ^ lo)
@@ -336,6 +343,51 @@ mod tests {
             3,
         );
         assert_eq!(per_24.slot(ip("10.0.0.1")), per_24.slot(ip("10.0.0.200")));
+    }
+
+    #[test]
+    fn two_addresses_share_a_tag_exactly_when_they_share_a_prefix() {
+        use crate::addr::Prefix;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (v4_prefix, v6_prefix) in [(32, 64), (0, 0), (24, 48), (8, 128), (200, 200)] {
+            let cfg = RateLimit {
+                v4_prefix,
+                v6_prefix,
+                ..RateLimit::default()
+            };
+            let r = RateLimiter::new(cfg, next());
+            for _ in 0..2000 {
+                let a = match next() % 3 {
+                    0 => IpAddr::V4(Ipv4Addr::from_bits(next() as u32)),
+                    1 => IpAddr::V6(Ipv4Addr::from_bits(next() as u32).to_ipv6_mapped()),
+                    _ => IpAddr::V6(Ipv6Addr::from_bits(
+                        u128::from(next()) << 64 | u128::from(next()),
+                    )),
+                };
+                // Another address: `a` with a few low bits flipped, or with a high one.
+                let flip = 1u128 << (next() % 128);
+                let b = match a {
+                    IpAddr::V4(v) => IpAddr::V4(Ipv4Addr::from_bits(v.to_bits() ^ flip as u32)),
+                    IpAddr::V6(v) => IpAddr::V6(Ipv6Addr::from_bits(v.to_bits() ^ flip)),
+                };
+                let same = |p, q| {
+                    Prefix::per_family(p, v4_prefix, v6_prefix)
+                        == Prefix::per_family(q, v4_prefix, v6_prefix)
+                };
+                assert_eq!(
+                    same(a, b),
+                    r.slot(a) == r.slot(b),
+                    "{a} {b} /{v4_prefix} /{v6_prefix}"
+                );
+                assert_eq!(r.slot(a).1 == r.slot(b).1, r.slot(a) == r.slot(b));
+            }
+        }
     }
 
     #[test]
