@@ -1,9 +1,10 @@
 //! Per-source token buckets and temporary blocks in a fixed-size table.
 //!
-//! A source is the network a query comes from ([`Prefix::per_family`](crate::addr::Prefix::per_family) with the configured
-//! lengths: an IPv4 address, an IPv6 /64 by default). The table is an array indexed by a
-//! keyed hash of the source (the key comes from the node's seed, so a sender cannot aim for
-//! a slot), allocated at the first query: memory is fixed whatever the number of senders.
+//! A source is the network a query comes from
+//! ([`Prefix::per_family`](crate::addr::Prefix::per_family) with the configured lengths: an
+//! IPv4 address, an IPv6 /64 by default). The table is an array indexed by a keyed hash of
+//! the source (the key comes from the node's seed, so a sender cannot aim for a slot),
+//! allocated at the first query: memory is fixed whatever the number of senders.
 //!
 //! A slot holds one source's bucket, its strikes (queries the limit dropped, fading as
 //! tokens come back) and, once the strikes pass [`RateLimit::block_after`], the end of its
@@ -284,6 +285,11 @@ mod tests {
             counts[i] += 1;
         }
         counts
+    }
+
+    #[test]
+    fn a_slot_is_40_bytes_as_the_config_says() {
+        assert_eq!(core::mem::size_of::<super::Slot>(), 40);
     }
 
     #[test]
