@@ -35,18 +35,73 @@ pub enum OwnId {
     Keep,
 }
 
-/// Per-source-IP limit on incoming queries: a token bucket per IP.
+/// The limit on incoming queries: a token bucket per source network, and a temporary
+/// block for a source that keeps overflowing its bucket.
+///
+/// A *source* is the network a query comes from: the first [`v4_prefix`](Self::v4_prefix)
+/// bits of an IPv4 address, the first [`v6_prefix`](Self::v6_prefix) bits of an IPv6 one
+/// (an IPv4-mapped IPv6 address counts as IPv4). Every query a node would answer, even a
+/// malformed one that gets an error, takes one token from its source's bucket; a query
+/// that finds the bucket empty is dropped (counted in
+/// [`Stats::rate_limited`](super::Stats::rate_limited)).
+///
+/// **Blocking.** Each query the limit drops gives its source a strike; strikes fade at
+/// `per_second` a second, as tokens come back. A source with more than
+/// [`block_after`](Self::block_after) strikes is blocked for [`block_for`](Self::block_for):
+/// its queries are dropped without touching its bucket (counted in
+/// [`Stats::blocked`](super::Stats::blocked)); the block is neither extended nor lifted
+/// early, and when it expires the source starts afresh with a full bucket. In other words
+/// a source is blocked once, over some stretch of `t` seconds, the limit dropped more than
+/// `block_after + per_second × t` of its queries. With the defaults:
+///
+/// - a source that never sends more than `burst` queries at once, nor more than
+///   `per_second` on average, has none dropped and is never blocked;
+/// - a single burst is only limited, never blocked, up to `burst + block_after` queries
+///   at once (240);
+/// - a steady sender at up to twice the rate is only limited: it still gets
+///   `per_second` answers;
+/// - a flooder at ten times the rate (200 a second) is blocked about 1.5 s after it
+///   starts (its tokens last 0.2 s; then its strikes grow by 160 a second), and then
+///   gets no answer for 5 minutes instead of 20 a second. That matters most when the
+///   source is spoofed: the answers would go to a victim.
+///
+/// **Memory.** The table is a fixed-size array of [`tracked_ips`](Self::tracked_ips)
+/// slots, 40 bytes each, indexed by a hash of the source keyed with a secret drawn from
+/// the node's seed (a sender cannot aim at a slot), and allocated at the first query:
+/// its memory is bounded whatever the number of sources. A new source takes over its
+/// slot, with a full bucket, when the source there has no strikes. When the source there
+/// has strikes or is blocked, the newcomer becomes its guest: it draws from the slot's
+/// bucket (while the slot is blocked, a bucket the blocked source no longer drains) and
+/// earns no strikes. So a block cannot be lifted by sending from other addresses, at any
+/// cost, and a source that shares a slot with a blocked one is limited (sharing one bucket
+/// with the other guests), never starved, and has the slot to itself once the block
+/// expires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
-    /// Queries per second an IP may send on average (default 20).
+    /// Queries per second a source may send on average (default 20).
     pub per_second: u32,
-    /// Queries an IP may send in a burst (default 40).
+    /// Queries a source may send in a burst (default 40).
     pub burst: u32,
-    /// IPs tracked at once; the table is a fixed-size array indexed by a keyed hash,
-    /// 24 bytes a slot, allocated at the first query, so its memory is bounded whatever
-    /// the traffic (default 256: 6 KB; a flooder's bucket is reset only when another
-    /// sender hashes to its slot, and libtorrent watches only its 20 busiest senders).
+    /// Sources tracked at once: the slots of the fixed table (default 256: 10 KB; a
+    /// flooder's bucket is reset only when another sender takes over its slot, which needs
+    /// the flooder to have no strikes; libtorrent watches only its 20 busiest senders).
     pub tracked_ips: usize,
+    /// Bits of an IPv4 address that name its source (default 32: each address is its own
+    /// source, as home users behind one NAT address are usually one client). Capped at 32.
+    pub v4_prefix: u8,
+    /// Bits of an IPv6 address that name its source (default 64: a /64 is one network, and
+    /// a single host may hold all of its addresses, so 1 000 addresses of one /64 share one
+    /// bucket). Capped at 128.
+    pub v6_prefix: u8,
+    /// Strikes (queries dropped by the limit, fading at `per_second` a second) a source
+    /// may have before it is blocked (default 200: ten seconds' worth of the rate, five
+    /// bursts dropped at once, far more than an honest client that bursts once ever earns;
+    /// and reached within about 1.5 s by a flooder at ten times the rate).
+    pub block_after: u32,
+    /// How long a blocked source stays blocked (default 5 minutes, libtorrent's
+    /// `dht_block_timeout`). Zero never blocks.
+    pub block_for: Duration,
 }
 
 impl Default for RateLimit {
@@ -55,6 +110,10 @@ impl Default for RateLimit {
             per_second: 20,
             burst: 40,
             tracked_ips: 256,
+            v4_prefix: 32,
+            v6_prefix: 64,
+            block_after: 200,
+            block_for: Duration::from_secs(5 * 60),
         }
     }
 }

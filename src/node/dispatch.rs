@@ -120,8 +120,7 @@ impl Dht {
             self.stats.ignored_read_only = self.stats.ignored_read_only.saturating_add(1);
             return;
         }
-        if !self.server.rate.allow(now, from.ip()) {
-            self.stats.rate_limited = self.stats.rate_limited.saturating_add(1);
+        if !self.rate_allows(now, from) {
             return;
         }
         let tid = msg.transaction_id;
@@ -182,10 +181,27 @@ impl Dht {
 
     /// A query we could not decode but whose `t` we read: error 203.
     pub(super) fn reply_malformed(&mut self, now: Instant, from: SocketAddr, t: &[u8]) {
-        if self.config.mode == Mode::ReadOnly || !self.server.rate.allow(now, from.ip()) {
+        if self.config.mode == Mode::ReadOnly || !self.rate_allows(now, from) {
             return;
         }
         self.reply_error(from, t, ErrorCode::Protocol, "malformed query");
+    }
+
+    /// Asks the rate limit about a query from `from` and counts what it dropped.
+    #[inline]
+    fn rate_allows(&mut self, now: Instant, from: SocketAddr) -> bool {
+        use super::ratelimit::Verdict;
+        let s = &mut self.stats;
+        match self.server.rate.allow(now, from.ip()) {
+            Verdict::Allow => return true,
+            Verdict::Limit => s.rate_limited = s.rate_limited.saturating_add(1),
+            Verdict::LimitAndBlock => {
+                s.rate_limited = s.rate_limited.saturating_add(1);
+                s.sources_blocked = s.sources_blocked.saturating_add(1);
+            }
+            Verdict::Blocked => s.blocked = s.blocked.saturating_add(1),
+        }
+        false
     }
 
     /// A response: matched to its transaction, offered to the routing table, and handed

@@ -208,7 +208,9 @@ pub struct Stats {
     pub timeouts: u64,
     /// Queries sent again after a timeout ([`Config::query_retries`](super::Config)).
     pub retries: u64,
-    /// Queries dropped by the per-IP rate limit.
+    /// Queries (well-formed or not) dropped by the rate limit because their source's
+    /// bucket was empty ([`RateLimit`](super::RateLimit)). Includes the query that got
+    /// its source blocked, not those dropped while it is blocked.
     pub rate_limited: u64,
     /// Bootstraps the node started by itself after losing touch with the network.
     pub rebootstraps: u64,
@@ -217,6 +219,12 @@ pub struct Stats {
     pub restored_nodes: usize,
     /// Bootstraps no bootstrap address answered.
     pub bootstrap_failures: u64,
+    /// Queries (well-formed or not) dropped, untouched by the limit, because their
+    /// source is blocked ([`RateLimit::block_after`](super::RateLimit::block_after)).
+    pub blocked: u64,
+    /// Blocks imposed: a source blocked twice (the second time after its first block
+    /// expired) counts twice.
+    pub sources_blocked: u64,
     /// Queries dropped because the node is read-only.
     pub ignored_read_only: u64,
     /// Outgoing datagrams dropped because the queue was full or the caller's buffer
