@@ -178,6 +178,7 @@ impl Tokens {
 
     /// Moves the cached secrets to the epoch of `now` (time never goes backwards here:
     /// an earlier `now` keeps the current epoch).
+    #[inline]
     fn advance(&mut self, now: Instant) {
         let epoch = now.as_millis() / ROTATION_MS;
         if epoch <= self.epoch {

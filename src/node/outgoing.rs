@@ -211,6 +211,7 @@ impl Outbox {
     /// ahead of the queue, which costs less than a trip through it; otherwise it joins
     /// the queue. Either way it waits in structured form, datagrams leave in the order
     /// they were queued, and at most the cap wait.
+    #[inline]
     pub(crate) fn push_answer(&mut self, to: SocketAddr, tid: &[u8], body: OutBody) {
         if self.ready.is_none() && self.queue.is_empty() {
             if let Some(tid) = ShortTid::new(tid) {

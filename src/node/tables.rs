@@ -101,10 +101,11 @@ impl Tables {
     ) -> ArrayVec<&Entry, HANDED_OUT> {
         match self.get(family) {
             Some(t) => {
-                let mut found = t.closest_to_hand_out::<HANDED_OUT>(target, now);
-                // A table only ever holds its own family; the filter keeps the lists'
-                // lengths right even so.
-                found.retain(|e| Family::of(e.addr_ref()) == family);
+                let found = t.closest_to_hand_out::<HANDED_OUT>(target, now);
+                // A table only ever holds its own family: `RoutingTable::on_response`
+                // refuses the other (and a filter here cost an eighth of a find_node
+                // answer).
+                debug_assert!(found.iter().all(|e| Family::of(e.addr_ref()) == family));
                 found
             }
             None => ArrayVec::new(),

@@ -163,6 +163,7 @@ struct BucketOrder {
 }
 
 impl BucketOrder {
+    #[inline]
     fn new(own: &Id, target: &Id, last: usize) -> Self {
         let start = common_prefix(own, target).min(last);
         let mut diff = [0u8; 20];
