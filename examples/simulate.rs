@@ -9,7 +9,10 @@
 //! Flags: `--nodes N` (default 10000), `--lookups N` (1000), `--seed N` (1), `--loss F`,
 //! `--churn F` (fraction of nodes replaced while the lookups run), `--hostile F`,
 //! `--silent F`, `--nat F` (all default 0), `--rtt-ms N` (median round trip, 100),
-//! `--outage SECONDS` (every link drops for that long once the network is built; then
+//! `--ipv6 F` (fraction of nodes on the IPv6 network only), `--dual F` (fraction on both;
+//! lookups then start from dual-stack nodes, search both tables, and are scored per
+//! family: `success_rate` is the IPv4 network's, `success_rate_v6` and `median_ms_v6`
+//! join the summary line), `--outage SECONDS` (every link drops for that long once the network is built; then
 //! 120 s with no command, and `recovered=` joins the summary line: the fraction of nodes
 //! whose tables again hold `k` nodes that answered after the outage),
 //! `--alpha N`, `--k N`, `--soft-timeout-ms N`, `--attempts N`, `--sibling-probe N` (probe rounds, 0 = off)
@@ -53,6 +56,8 @@ fn parse() -> Result<Scenario, String> {
             "--nat" => s.nat = float()?,
             "--rtt-ms" => link.median_rtt = Duration::from_millis(int()?),
             "--outage" => s.outage = Some(Duration::from_secs(int()?)),
+            "--ipv6" => s.ipv6 = float()?,
+            "--dual" => s.dual = float()?,
             "--alpha" => config.lookup.alpha = int()? as usize,
             "--k" => config.routing.k = int()? as usize,
             "--soft-timeout-ms" => config.lookup.soft_timeout = Duration::from_millis(int()?),
@@ -127,7 +132,15 @@ fn main() -> ExitCode {
         wall.elapsed().as_secs_f64(),
         report.trace_hash
     );
-    // Only after an outage: the other summary keys stay as they were.
+    // Only with IPv6 nodes, or after an outage: the other summary keys stay as they were.
+    let summary = if scenario.ipv6 > 0.0 || scenario.dual > 0.0 {
+        format!(
+            "{summary} success_rate_v6={:.4} median_ms_v6={}",
+            s.correct_rate_v6, s.median_ms_v6
+        )
+    } else {
+        summary
+    };
     let summary = match report.recovered {
         Some(r) => format!("{summary} recovered={r:.4}"),
         None => summary,

@@ -37,20 +37,27 @@ pub mod scenario;
 pub use link::{LinkModel, Rng};
 
 use crate::Id;
-use crate::addr::LocalAddresses;
+use crate::addr::{Families, Family, LocalAddresses};
 use crate::bencode::RawValue;
-use crate::krpc::{self, Body, Message, Nodes4, QueryKind, Response};
+use crate::krpc::{self, Body, Message, Nodes4, Nodes6, QueryKind, Response};
 use crate::node::{Config, Dht, Event};
 use crate::time::Instant;
 use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
-use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use core::time::Duration;
 use std::collections::{HashMap, HashSet};
 
 /// Virtual nodes live at 10.0.0.1, 10.0.0.2, … (node `i` at `10.0.0.0 + i + 1`, port 6881).
 const FIRST_ADDR: u32 = 0x0a00_0001;
+/// Their IPv6 addresses are global-looking, each in its own /64:
+/// `2001:db8:H:L::1` where `H:L` is the node's index.
+const V6_PREFIX: [u16; 2] = [0x2001, 0x0db8];
+/// Made-up IPv6 nodes that hostile nodes hand out live in 2001:db9::/32.
+const PHANTOM_NET6: [u16; 2] = [0x2001, 0x0db9];
+/// Per-pair latencies of IPv6 links are drawn apart from IPv4 ones.
+const V6_LINKS: u64 = 0x6666_6666_6666_6666;
 /// Made-up nodes that hostile nodes hand out live at 11.x.x.x, where nobody answers.
 const PHANTOM_NET: u32 = 0x0b00_0000;
 const PORT: u16 = 6881;
@@ -71,6 +78,28 @@ pub enum Behaviour {
     /// the target's, under a made-up key and signature with the highest `seq`); answers
     /// pings honestly so that it stays in tables.
     Hostile,
+}
+
+/// Which networks a node is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stack {
+    /// IPv4 only (an address in 10.0.0.0/8).
+    V4,
+    /// IPv6 only (an address in 2001:db8::/32, its own /64).
+    V6,
+    /// Both, one `Dht` with a table each.
+    Dual,
+}
+
+impl Stack {
+    /// The families it runs.
+    pub fn families(self) -> Families {
+        match self {
+            Stack::V4 => Families::V4,
+            Stack::V6 => Families::V6,
+            Stack::Dual => Families::BOTH,
+        }
+    }
 }
 
 /// What the queue holds.
@@ -96,7 +125,11 @@ struct Scheduled {
 /// One virtual node.
 #[derive(Debug)]
 struct SimNode {
+    /// Its IPv4 address, else its IPv6 one.
     addr: SocketAddr,
+    /// Its IPv6 address, if it is on the IPv6 network.
+    addr6: Option<SocketAddr>,
+    stack: Stack,
     dht: Dht,
     live: bool,
     behaviour: Behaviour,
@@ -149,15 +182,29 @@ impl Sim {
         }
     }
 
-    /// Adds an honest node at the next virtual address and returns its index. Virtual
-    /// addresses are private ones, so the node is told to accept local addresses.
-    pub fn add_node(&mut self, mut config: Config) -> usize {
+    /// Adds an honest IPv4 node at the next virtual address and returns its index.
+    /// Virtual IPv4 addresses are private ones, so the node is told to accept local
+    /// addresses.
+    pub fn add_node(&mut self, config: Config) -> usize {
+        self.add_node_on(config, Stack::V4)
+    }
+
+    /// Adds an honest node on the networks of `stack` (its `Config::families` is set to
+    /// match) and returns its index.
+    pub fn add_node_on(&mut self, mut config: Config, stack: Stack) -> usize {
         config.routing.local_addresses = LocalAddresses::Allow;
+        config.families = stack.families();
         let index = self.nodes.len();
-        let addr = addr_of(index);
+        let addr6 = (stack != Stack::V4).then(|| addr6_of(index));
+        let addr = match stack {
+            Stack::V6 => addr6_of(index),
+            Stack::V4 | Stack::Dual => addr_of(index),
+        };
         let dht = Dht::new(config, self.rng.seed(), self.now);
         self.nodes.push(SimNode {
             addr,
+            addr6,
+            stack,
             dht,
             live: true,
             behaviour: Behaviour::Honest,
@@ -181,7 +228,7 @@ impl Sim {
         self.nodes.is_empty()
     }
 
-    /// Node `index`'s address.
+    /// Node `index`'s address: its IPv4 one, or its IPv6 one for an IPv6-only node.
     ///
     /// # Panics
     /// If `index` is not a node's.
@@ -189,11 +236,37 @@ impl Sim {
         self.nodes[index].addr
     }
 
+    /// Node `index`'s address in `family`'s network, if it is on it.
+    pub fn addr_in(&self, index: usize, family: Family) -> Option<SocketAddr> {
+        let n = self.nodes.get(index)?;
+        match family {
+            Family::V4 => (n.stack != Stack::V6).then_some(n.addr),
+            Family::V6 => n.addr6,
+        }
+    }
+
+    /// Node `index`'s networks.
+    pub fn stack(&self, index: usize) -> Option<Stack> {
+        self.nodes.get(index).map(|n| n.stack)
+    }
+
     /// The node at `addr`, if it is one of ours.
     pub fn index_of(&self, addr: SocketAddr) -> Option<usize> {
-        let SocketAddr::V4(a) = addr else { return None };
-        let i = u32::from(*a.ip()).checked_sub(FIRST_ADDR)? as usize;
-        (a.port() == PORT && i < self.nodes.len()).then_some(i)
+        match addr {
+            SocketAddr::V4(a) => {
+                let i = u32::from(*a.ip()).checked_sub(FIRST_ADDR)? as usize;
+                let n = self.nodes.get(i)?;
+                (a.port() == PORT && n.stack != Stack::V6).then_some(i)
+            }
+            SocketAddr::V6(a) => {
+                let [p0, p1, hi, lo, 0, 0, 0, 1] = a.ip().segments() else {
+                    return None;
+                };
+                let i = (usize::from(hi) << 16) | usize::from(lo);
+                let n = self.nodes.get(i)?;
+                ([p0, p1] == V6_PREFIX && a.port() == PORT && n.addr6.is_some()).then_some(i)
+            }
+        }
     }
 
     /// Node `index`'s state machine.
@@ -313,11 +386,31 @@ impl Sim {
         except: Option<usize>,
         joined_by: Instant,
     ) -> Vec<Id> {
+        self.closest_reachable_in(None, target, k, except, joined_by)
+    }
+
+    /// [`Sim::closest_reachable`] among the nodes on `family`'s network (every node for
+    /// `None`): the oracle of a lookup in that family's table.
+    pub fn closest_reachable_in(
+        &self,
+        family: Option<Family>,
+        target: &Id,
+        k: usize,
+        except: Option<usize>,
+        joined_by: Instant,
+    ) -> Vec<Id> {
+        let on = |n: &SimNode| match family {
+            None => true,
+            Some(Family::V4) => n.stack != Stack::V6,
+            Some(Family::V6) => n.stack != Stack::V4,
+        };
         let mut ids: Vec<Id> = self
             .nodes
             .iter()
             .enumerate()
-            .filter(|(i, n)| Some(*i) != except && n.joined <= joined_by && reachable(n))
+            .filter(|(i, n)| {
+                Some(*i) != except && n.joined <= joined_by && reachable(n) && on(n)
+            })
             .map(|(_, n)| *n.dht.id())
             .collect();
         if ids.len() > k {
@@ -379,12 +472,14 @@ impl Sim {
                         Behaviour::Silent => false,
                         Behaviour::Nat => n.contacted.contains(&from),
                         Behaviour::Hostile => {
-                            if let Some(answer) = lie(&mut self.rng, n, &bytes) {
+                            let v6 = from.is_ipv6();
+                            if let Some(answer) = lie(&mut self.rng, n, &bytes, v6) {
                                 let spoofed = self.rng.chance(0.5);
-                                let source = if spoofed {
-                                    addr_of(self.rng.below(self.nodes.len()))
-                                } else {
-                                    n.addr
+                                let source = match (spoofed, v6) {
+                                    (true, false) => addr_of(self.rng.below(self.nodes.len())),
+                                    (true, true) => addr6_of(self.rng.below(self.nodes.len())),
+                                    (false, false) => n.addr,
+                                    (false, true) => n.addr6.unwrap_or(n.addr),
                                 };
                                 self.send(to, source, from, answer);
                                 return;
@@ -408,8 +503,13 @@ impl Sim {
         };
         eat(self.now.as_millis());
         eat(to as u64);
-        if let SocketAddr::V4(a) = from {
-            eat(u64::from(u32::from(*a.ip())));
+        match from {
+            SocketAddr::V4(a) => eat(u64::from(u32::from(*a.ip()))),
+            SocketAddr::V6(a) => {
+                let bits = a.ip().to_bits();
+                eat((bits >> 64) as u64);
+                eat(bits as u64);
+            }
         }
         for chunk in bytes.chunks(8) {
             let mut w = [0u8; 8];
@@ -435,7 +535,11 @@ impl Sim {
             if n.behaviour == Behaviour::Nat {
                 n.contacted.insert(t.to);
             }
-            let from = n.addr;
+            // The source of the destination's family.
+            let from = match (t.to, n.addr6) {
+                (SocketAddr::V6(_), Some(a6)) => a6,
+                _ => n.addr,
+            };
             if !silent {
                 if let Some(bytes) = buf.get(..t.len) {
                     self.send(index, from, t.to, bytes.to_vec());
@@ -450,6 +554,11 @@ impl Sim {
             return;
         }
         while let Some(e) = n.dht.poll_event() {
+            if let Event::IdChanged { old, new } = e {
+                // A node that took a secure id (BEP 42) is found by its new one.
+                self.by_id.remove(&old);
+                self.by_id.insert(new, index);
+            }
             self.events.push_back((now, index, e));
         }
         if let Some(t) = n.dht.poll_timeout() {
@@ -479,9 +588,12 @@ impl Sim {
         if self.rng.chance(self.link.loss) {
             return;
         }
-        let base = self
-            .link
-            .pair_latency_us(self.seed, sender as u32, dest as u32);
+        let seed = if to.is_ipv6() {
+            self.seed ^ V6_LINKS
+        } else {
+            self.seed
+        };
+        let base = self.link.pair_latency_us(seed, sender as u32, dest as u32);
         if self.rng.chance(self.link.duplicate) {
             let at = self.arrival(depart, base, 2.0);
             let copy = bytes.clone();
@@ -523,8 +635,16 @@ fn addr_of(index: usize) -> SocketAddr {
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), PORT))
 }
 
-/// A hostile node's answer to `bytes`, if it lies about this kind of message.
-fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8]) -> Option<Vec<u8>> {
+fn addr6_of(index: usize) -> SocketAddr {
+    let [p0, p1] = V6_PREFIX;
+    let (hi, lo) = ((index >> 16) as u16, index as u16);
+    let ip = Ipv6Addr::new(p0, p1, hi, lo, 0, 0, 0, 1);
+    SocketAddr::V6(SocketAddrV6::new(ip, PORT, 0, 0))
+}
+
+/// A hostile node's answer to `bytes`, if it lies about this kind of message (`v6`: the
+/// query came over IPv6, so the made-up nodes go in `nodes6`).
+fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8], v6: bool) -> Option<Vec<u8>> {
     let msg = Message::decode(bytes).ok()?;
     let Body::Query(q) = &msg.body else {
         return None;
@@ -548,8 +668,22 @@ fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8]) -> Option<Vec<u8>> {
         entry[20..24].copy_from_slice(&ip.to_be_bytes());
         entry[24..].copy_from_slice(&PORT.to_be_bytes());
     }
+    let mut compact6 = [0u8; 8 * 38];
+    if v6 {
+        for (entry, v4) in compact6.chunks_mut(38).zip(compact.chunks(26)) {
+            entry[..20].copy_from_slice(&v4[..20]);
+            let [p0, p1] = PHANTOM_NET6;
+            let ip = Ipv6Addr::new(p0, p1, 0, 0, 0, 0, 0, rng.next_u64() as u16);
+            entry[20..36].copy_from_slice(&ip.octets());
+            entry[36..].copy_from_slice(&PORT.to_be_bytes());
+        }
+    }
     let mut r = Response::new(*node.dht.id());
-    r.nodes = Nodes4::from_bytes(&compact);
+    if v6 {
+        r.nodes6 = Nodes6::from_bytes(&compact6);
+    } else {
+        r.nodes = Nodes4::from_bytes(&compact);
+    }
     r.token = Some(b"not a token");
     if item {
         r.value = RawValue::new(b"6:forged").ok();

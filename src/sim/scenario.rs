@@ -9,7 +9,8 @@
 //! assert!(summary.correct_rate > 0.9, "{summary:?}");
 //! ```
 
-use super::{Behaviour, LinkModel, Sim};
+use super::{Behaviour, LinkModel, Sim, Stack};
+use crate::addr::Family;
 use crate::Id;
 use crate::node::{AnnouncePort, Config, Event, QueryId};
 use crate::time::Instant;
@@ -38,6 +39,12 @@ pub struct Scenario {
     pub hostile: f64,
     /// Fraction of the nodes that sit behind a NAT once the network is built (default 0).
     pub nat: f64,
+    /// Fraction of the nodes on the IPv6 network only (default 0).
+    pub ipv6: f64,
+    /// Fraction of the nodes on both networks (default 0). The rest are IPv4 only. With
+    /// dual-stack nodes, the lookups start from them, search both tables at once, and are
+    /// scored per family.
+    pub dual: f64,
     /// Every node's settings.
     pub config: Config,
     /// Virtual time between two joins while the network is built (default 10 ms).
@@ -69,6 +76,8 @@ impl Default for Scenario {
             silent: 0.0,
             hostile: 0.0,
             nat: 0.0,
+            ipv6: 0.0,
+            dual: 0.0,
             config: Config::default(),
             join_interval: Duration::from_millis(10),
             lookup_interval: Duration::from_millis(20),
@@ -123,8 +132,11 @@ pub struct LookupRecord {
     /// Whether it finished before the run's end.
     pub finished: bool,
     /// Whether it found every honest node among the oracle's `k` closest (without hostile
-    /// nodes: whether its closest answering nodes were exactly the oracle's).
+    /// nodes: whether its closest answering nodes were exactly the oracle's), in the
+    /// IPv4 network (or, for a lookup with no IPv4 part, the IPv6 one).
     pub correct: bool,
+    /// The same in the IPv6 network, for a lookup with an IPv6 part.
+    pub correct_v6: Option<bool>,
     /// Whether it found the announced peer.
     pub found_peer: bool,
     /// Queries sent.
@@ -172,8 +184,14 @@ pub struct Report {
 pub struct Summary {
     /// Lookups run.
     pub lookups: usize,
-    /// Fraction that found the true `k` closest.
+    /// Fraction that found the true `k` closest (in the IPv4 network, for lookups on
+    /// both).
     pub correct_rate: f64,
+    /// Among lookups with an IPv6 part, the fraction that found the true `k` closest of
+    /// the IPv6 network (0 when there is none).
+    pub correct_rate_v6: f64,
+    /// Virtual milliseconds per lookup with an IPv6 part: median.
+    pub median_ms_v6: f64,
     /// Fraction that found the announced peer.
     pub found_rate: f64,
     /// Queries per lookup: median.
@@ -216,9 +234,18 @@ impl Report {
         let hops = of_done(|l| f64::from(l.hops));
         let ms = of_done(|l| millis(l.time));
         let peer_ms = sorted(self.lookups.iter().filter_map(|l| l.peer_time).map(millis));
+        let v6: Vec<&LookupRecord> = self
+            .lookups
+            .iter()
+            .filter(|l| l.correct_v6.is_some())
+            .collect();
+        let correct_v6 = v6.iter().filter(|l| l.correct_v6 == Some(true)).count();
+        let ms_v6 = sorted(v6.iter().filter(|l| l.finished).map(|l| millis(l.time)));
         Summary {
             lookups: self.lookups.len(),
             correct_rate: rate(|l| l.correct),
+            correct_rate_v6: correct_v6 as f64 / v6.len().max(1) as f64,
+            median_ms_v6: percentile(&ms_v6, 0.5),
             found_rate: rate(|l| l.found_peer),
             median_queries: percentile(&queries, 0.5),
             p90_queries: percentile(&queries, 0.9),
@@ -281,7 +308,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 struct Pending {
     index: usize,
     origin: usize,
-    peer: SocketAddr,
+    /// The announced peer, at its address in each network its node is on.
+    peers: [Option<SocketAddr>; 2],
     started: Instant,
 }
 
@@ -351,10 +379,11 @@ impl Scenario {
                 chunk.copy_from_slice(&sim.rng().next_u64().to_be_bytes()[..4]);
             }
             let hash = Id::from_bytes(bytes);
-            let origin = self.honest_node(&mut sim, |_| false);
+            let origin = self.honest_node(&mut sim, |_, _| false);
             let port = 1000 + (j % 60_000) as u16;
-            let peer = SocketAddr::new(sim.addr(origin).ip(), port);
-            hashes.push((hash, peer, origin));
+            let peers = [Family::V4, Family::V6]
+                .map(|f| sim.addr_in(origin, f).map(|a| SocketAddr::new(a.ip(), port)));
+            hashes.push((hash, peers, origin));
             if let Ok(q) = sim.command(origin, |d, now| {
                 d.announce(now, hash, AnnouncePort::Port(port), false)
             }) {
@@ -363,7 +392,7 @@ impl Scenario {
                     Pending {
                         index: j,
                         origin,
-                        peer,
+                        peers,
                         started: sim.now(),
                     },
                 );
@@ -392,15 +421,21 @@ impl Scenario {
         let mut active: HashSet<usize> = HashSet::new();
         let mut finished = 0;
         let step = (self.lookups / 20).max(1);
-        for (j, &(hash, peer, announcer)) in hashes.iter().enumerate() {
-            let origin = self.honest_node(&mut sim, |i| i == announcer || active.contains(&i));
+        // With dual-stack nodes, every lookup starts from one and searches both tables.
+        let dual = self.dual > 0.0;
+        for (j, &(hash, peers, announcer)) in hashes.iter().enumerate() {
+            let origin = self.honest_node(&mut sim, |sim, i| {
+                i == announcer
+                    || active.contains(&i)
+                    || (dual && sim.stack(i) != Some(Stack::Dual))
+            });
             if let Ok(q) = sim.command(origin, |d, now| d.get_peers(now, hash)) {
                 pending.insert(
                     (origin, q),
                     Pending {
                         index: j,
                         origin,
-                        peer,
+                        peers,
                         started: sim.now(),
                     },
                 );
@@ -446,8 +481,16 @@ impl Scenario {
         }
     }
 
+    /// Whether the network has IPv6 nodes.
+    fn mixed(&self) -> bool {
+        self.ipv6 > 0.0 || self.dual > 0.0
+    }
+
     /// Adds a node that bootstraps through up to three random live nodes.
     fn join(&self, sim: &mut Sim) -> usize {
+        if self.mixed() {
+            return self.join_mixed(sim);
+        }
         let live: usize = sim.len();
         let node = sim.add_node(self.config.clone());
         // Three distinct live honest nodes, as a real node's bootstrap routers would be
@@ -473,20 +516,60 @@ impl Scenario {
         node
     }
 
+    /// [`Scenario::join`] in a network with IPv6 nodes: the newcomer's networks are drawn
+    /// from the fractions, and it bootstraps through up to three live honest nodes on each
+    /// network it is on.
+    fn join_mixed(&self, sim: &mut Sim) -> usize {
+        let live: usize = sim.len();
+        let u = sim.rng().unit();
+        let stack = if u < self.ipv6 {
+            Stack::V6
+        } else if u < self.ipv6 + self.dual {
+            Stack::Dual
+        } else {
+            Stack::V4
+        };
+        let node = sim.add_node_on(self.config.clone(), stack);
+        let mut via = Vec::with_capacity(6);
+        for family in stack.families().iter() {
+            let mut found = 0;
+            for _ in 0..100 {
+                if live == 0 || found == 3 {
+                    break;
+                }
+                let other = sim.rng().below(live);
+                let Some(addr) = sim.addr_in(other, family) else {
+                    continue;
+                };
+                if sim.is_live(other)
+                    && sim.behaviour(other) == Some(Behaviour::Honest)
+                    && !via.contains(&addr)
+                {
+                    via.push(addr);
+                    found += 1;
+                }
+            }
+        }
+        if !via.is_empty() {
+            let _ = sim.command(node, |d, now| d.bootstrap(now, &via));
+        }
+        node
+    }
+
     /// Removes a random honest live node that runs no lookup, and adds a fresh one.
     fn replace_one(&self, sim: &mut Sim, active: &HashSet<usize>) {
-        let leaving = self.honest_node(sim, |i| active.contains(&i));
+        let leaving = self.honest_node(sim, |_, i| active.contains(&i));
         sim.remove_node(leaving);
         self.join(sim);
     }
 
     /// A random live honest node that `avoid` does not reject (node 0 if none is found
     /// quickly).
-    fn honest_node(&self, sim: &mut Sim, avoid: impl Fn(usize) -> bool) -> usize {
+    fn honest_node(&self, sim: &mut Sim, avoid: impl Fn(&Sim, usize) -> bool) -> usize {
         for _ in 0..1000 {
             let n = sim.len();
             let i = sim.rng().below(n);
-            if sim.is_live(i) && sim.behaviour(i) == Some(Behaviour::Honest) && !avoid(i) {
+            if sim.is_live(i) && sim.behaviour(i) == Some(Behaviour::Honest) && !avoid(sim, i) {
                 return i;
             }
         }
@@ -521,7 +604,7 @@ impl Scenario {
             match event {
                 Event::Peer { query, peer, .. } => {
                     if let Some(p) = pending.get(&(node, query)) {
-                        if p.peer == peer {
+                        if p.peers.contains(&Some(peer)) {
                             if let Some(r) = records.get_mut(p.index) {
                                 r.found_peer = true;
                                 r.peer_time
@@ -540,32 +623,35 @@ impl Scenario {
                         continue;
                     };
                     active.remove(&p.origin);
-                    let mut found: Vec<Id> = sim
+                    let closest: Vec<(Id, Family)> = sim
                         .dht(node)
                         .query(query)
-                        .map(|q| q.closest().take(self.k).map(|(n, _)| n.id).collect())
+                        .map(|q| q.closest().map(|(n, _)| (n.id, Family::of(&n.addr))).collect())
                         .unwrap_or_default();
-                    found.sort_by_key(|id| id.distance(&target));
-                    // The truth: the k closest reachable nodes that had time to settle
-                    // in, and any node the lookup found: a newer one, or one that
-                    // answered and then left before the lookup ended (it was live and
-                    // among the closest when it answered; counting it as a miss would
-                    // charge the lookup for churn it could not see).
                     let settled = (sim.now() - elapsed) - self.settle;
-                    let mut truth = sim.closest_reachable(&target, self.k, Some(p.origin), settled);
-                    truth.extend(found.iter().copied());
-                    truth.sort_by_key(|id| id.distance(&target));
-                    truth.dedup();
-                    truth.truncate(self.k);
+                    let origin_stack = sim.stack(p.origin).unwrap_or(Stack::V4);
+                    // One score per family the lookup searched; in an IPv4-only network,
+                    // against every node, as before dual stack.
+                    let score = |family: Family| {
+                        let found: Vec<Id> = closest
+                            .iter()
+                            .filter(|(_, f)| *f == family)
+                            .map(|(id, _)| *id)
+                            .take(self.k)
+                            .collect();
+                        let network = self.mixed().then_some(family);
+                        self.score(sim, found, &target, network, p.origin, settled)
+                    };
+                    let v4 = (origin_stack != Stack::V6).then(|| score(Family::V4));
+                    let v6 = (origin_stack != Stack::V4).then(|| score(Family::V6));
                     if let Some(r) = records.get_mut(p.index) {
                         r.finished = true;
-                        // A hostile node may be among the closest, but it lies about its
-                        // own address half the time: only the honest ones must be found.
-                        let honest = |id: &&Id| sim.behaviour_of(id) != Some(Behaviour::Hostile);
-                        let missed = |id: &&Id| honest(id) && !found.contains(id);
-                        r.correct = !truth.iter().any(|id| missed(&id));
-                        r.missed = truth.iter().filter(missed).count() as u8;
-                        r.first_missed = truth.iter().position(|id| missed(&id)).map(|p| p as u8);
+                        let (correct, missed, first_missed) =
+                            v4.or(v6).unwrap_or((false, 0, None));
+                        r.correct = correct;
+                        r.correct_v6 = v6.map(|(c, _, _)| c);
+                        r.missed = missed;
+                        r.first_missed = first_missed;
                         r.queries = stats.queries;
                         r.responses = stats.responses;
                         r.failures = stats.failures;
@@ -579,5 +665,38 @@ impl Scenario {
             }
         }
         n
+    }
+
+    /// A lookup's score in one network: whether it found every honest node of the truth,
+    /// how many it missed, and the rank of the first it missed. The truth: the `k`
+    /// closest reachable nodes of `network` (every node for `None`) that had time to
+    /// settle in, and any node the lookup found: a newer one, or one that answered and
+    /// then left before the lookup ended (it was live and among the closest when it
+    /// answered; counting it as a miss would charge the lookup for churn it could not
+    /// see).
+    fn score(
+        &self,
+        sim: &Sim,
+        mut found: Vec<Id>,
+        target: &Id,
+        network: Option<Family>,
+        origin: usize,
+        settled: Instant,
+    ) -> (bool, u8, Option<u8>) {
+        found.sort_by_key(|id| id.distance(target));
+        let mut truth = sim.closest_reachable_in(network, target, self.k, Some(origin), settled);
+        truth.extend(found.iter().copied());
+        truth.sort_by_key(|id| id.distance(target));
+        truth.dedup();
+        truth.truncate(self.k);
+        // A hostile node may be among the closest, but it lies about its own address
+        // half the time: only the honest ones must be found.
+        let honest = |id: &&Id| sim.behaviour_of(id) != Some(Behaviour::Hostile);
+        let missed = |id: &&Id| honest(id) && !found.contains(id);
+        (
+            !truth.iter().any(|id| missed(&id)),
+            truth.iter().filter(missed).count() as u8,
+            truth.iter().position(|id| missed(&id)).map(|p| p as u8),
+        )
     }
 }
