@@ -37,7 +37,8 @@ impl Log {
     }
 
     /// Drives `dht` from `now` to `until` as a driver whose socket hears nothing does:
-    /// it wakes only at `poll_timeout`.
+    /// it wakes only at `poll_timeout` (which must then lie ahead: a deadline left
+    /// behind would have the driver spin).
     fn run(&mut self, dht: &mut Dht, now: Instant, until: Instant) {
         self.run_until(dht, now, until, |_| false);
     }
@@ -60,7 +61,12 @@ impl Log {
             now = t.max(now);
             dht.handle_timeout(now);
             self.drain(dht, now);
-            now = now + Duration::from_millis(1);
+            if let Some(next) = dht.poll_timeout() {
+                assert!(
+                    next > now,
+                    "handle_timeout({now:?}) left a deadline at {next:?}"
+                );
+            }
         }
         now
     }
@@ -1062,4 +1068,51 @@ fn an_error_answer_naming_another_node_counts_as_the_expected_node_failing() {
         "not heard from"
     );
     assert!(table.get(&stranger).is_none());
+}
+
+#[test]
+fn a_kept_announce_that_cannot_start_yet_waits_for_a_free_search_without_spinning() {
+    let start = Instant::from_millis(0);
+    let mut cfg = config();
+    cfg.max_searches = 1;
+    let mut dht = Dht::new(cfg, [1; 32], start);
+    // Nodes that answered once and went away: the one search allowed takes a while.
+    for i in 0..10 {
+        pinged_and_answered(&mut dht, start, addr(i), id_of(addr(i)), None);
+    }
+    let _ = events(&mut dht);
+    let lookup = dht.find_node(start, Id::from_bytes([3; 20])).unwrap();
+    let h = Id::from_bytes([4; 20]);
+    dht.keep_announced(start, h, AnnouncePort::Port(4000), false)
+        .unwrap();
+    let mut log = Log::default();
+    let mut now = start;
+    let mut wakes = 0;
+    while !log
+        .events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Announced { info_hash, .. } if *info_hash == h))
+        && now < start + MINUTE
+    {
+        log.drain(&mut dht, now);
+        let next = dht.poll_timeout().expect("work to do");
+        assert!(
+            next > now,
+            "handle_timeout({now:?}) left a deadline at {next:?}: a driver would spin"
+        );
+        now = next;
+        dht.handle_timeout(now);
+        wakes += 1;
+    }
+    let order: Vec<&Event> = log
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| matches!(e, Event::LookupDone { .. } | Event::Announced { .. }))
+        .collect();
+    assert!(
+        matches!(order[..], [Event::LookupDone { query, .. }, Event::Announced { .. }] if *query == lookup),
+        "the announce ran once the lookup was over: {order:?}"
+    );
+    assert!(wakes < 1000, "{wakes} wake-ups");
 }
