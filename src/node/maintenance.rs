@@ -305,7 +305,10 @@ impl Maintenance {
             self.backoff = FIRST_BACKOFF;
         }
         self.soon = false;
-        while chores.pings.len() < chores.pings.capacity() {
+        for _ in 0..VERIFY_PER_TICK {
+            if chores.pings.is_full() {
+                break;
+            }
             let Some(node) = self.to_verify.pop_front() else {
                 break;
             };
