@@ -270,3 +270,62 @@ fn save_state_into_a_short_buffer_says_how_many_bytes_it_needs() {
     let mut buf = vec![0u8; needed + 10];
     assert_eq!(dht.save_state(&mut buf), Ok(needed));
 }
+
+/// A state of version 1 with id `id` and these IPv4 nodes.
+fn state_with_nodes(id: Id, nodes: &[(Id, SocketAddr)]) -> Vec<u8> {
+    let mut compact = Vec::new();
+    for (nid, addr) in nodes {
+        let SocketAddr::V4(a) = addr else {
+            panic!("IPv4 only")
+        };
+        compact.extend(nid.as_bytes());
+        compact.extend(a.ip().octets());
+        compact.extend(a.port().to_be_bytes());
+    }
+    let mut s = b"d2:id20:".to_vec();
+    s.extend(id.as_bytes());
+    s.extend(format!("5:nodes{}:", compact.len()).as_bytes());
+    s.extend(&compact);
+    s.extend(format!("7:versioni{STATE_VERSION}ee").as_bytes());
+    s
+}
+
+#[test]
+fn saved_nodes_are_pinged_eight_a_second() {
+    let nodes: Vec<(Id, SocketAddr)> = (0..40u32)
+        .map(|i| {
+            let addr = SocketAddr::from(([10, 0, (i >> 8) as u8, i as u8 + 1], 6881));
+            (Id::sha1(&i.to_be_bytes()), addr)
+        })
+        .collect();
+    let state = state_with_nodes(Id::from_bytes([7; 20]), &nodes);
+    let start = Instant::from_millis(0);
+    let mut dht = Dht::from_state(config(), [9; 32], &state, start).unwrap();
+    // When each saved node was first pinged (a ping unanswered is sent again once).
+    let mut first = std::collections::BTreeMap::<SocketAddr, Instant>::new();
+    let mut buf = [0u8; 1500];
+    let mut now = start;
+    while now < start + Duration::from_secs(10) {
+        while let Some(t) = dht.poll_transmit(now, &mut buf) {
+            let m = Message::decode(&buf[..t.len]).unwrap();
+            if matches!(&m.body, Body::Query(q) if q.kind == QueryKind::Ping) {
+                first.entry(t.to).or_insert(now);
+            }
+        }
+        now = dht
+            .poll_timeout()
+            .unwrap()
+            .max(now + Duration::from_millis(1));
+        dht.handle_timeout(now);
+    }
+    assert_eq!(first.len(), 40, "every saved node is pinged");
+    let mut per_second = std::collections::BTreeMap::<u64, usize>::new();
+    for at in first.values() {
+        *per_second.entry(at.as_millis() / 1000).or_default() += 1;
+    }
+    assert!(per_second.values().all(|&n| n <= 8), "{per_second:?}");
+    assert!(
+        per_second.keys().all(|&s| s <= 5),
+        "all within five seconds: {per_second:?}"
+    );
+}
