@@ -298,6 +298,43 @@ mod outage {
     }
 
     #[test]
+    fn once_back_in_touch_every_entry_that_failed_meanwhile_is_asked_again() {
+        let mut sim = network(60);
+        sim.set_network(false);
+        sim.run_for(Duration::from_secs(3600));
+        let tables = |sim: &Sim| -> Vec<Vec<(u8, Instant)>> {
+            (0..sim.len())
+                .map(|i| {
+                    let t = sim.dht(i).table(Family::V4).unwrap();
+                    t.iter()
+                        .map(|e| (e.failures(), e.last_response()))
+                        .collect()
+                })
+                .collect()
+        };
+        let failed: usize = tables(&sim)
+            .iter()
+            .map(|t| t.iter().filter(|(f, _)| *f > 0).count())
+            .sum();
+        assert!(failed > 0, "the outage made entries fail");
+        sim.set_network(true);
+        let back = sim.now();
+        // A node notices at its next revival ping (30 s apart at most) or at an answer
+        // that comes before; then it asks the failed entries again, eight a second.
+        let most = tables(&sim).iter().map(Vec::len).max().unwrap() as u64;
+        sim.run_for(Duration::from_secs(30 + most.div_ceil(8) + 2));
+        for (i, t) in tables(&sim).iter().enumerate() {
+            let left = t.iter().filter(|(f, at)| *f > 0 || *at < back).count();
+            assert_eq!(
+                left,
+                0,
+                "node {i}: {left} of {} entries not heard from since",
+                t.len()
+            );
+        }
+    }
+
+    #[test]
     fn a_node_cut_off_pings_once_every_30_s_and_bootstraps_once_every_5_minutes() {
         let mut sim = network(60);
         let n = sim.len();
@@ -544,6 +581,7 @@ fn an_address_four_networks_see_becomes_the_external_address_and_the_id_turns_se
     let (was, new) = changes[0];
     assert_eq!(was, old);
     assert_eq!(*dht.id(), new);
+    assert_eq!(dht.stats().nodes(), 4, "its tables are kept");
     assert!(
         new.is_secure_for(seen()),
         "BEP 42: the new id is secure for {}",

@@ -329,3 +329,38 @@ fn saved_nodes_are_pinged_eight_a_second() {
         "all within five seconds: {per_second:?}"
     );
 }
+
+/// The IPv4 nodes a state holds.
+fn saved_nodes(state: &[u8]) -> BTreeSet<(Id, SocketAddr)> {
+    let value = btdht::bencode::Value::decode(state).unwrap();
+    let Some(nodes) = value.get(b"nodes").and_then(|v| v.as_bytes()) else {
+        return BTreeSet::new();
+    };
+    nodes
+        .chunks(26)
+        .map(|c| {
+            let id = Id::from_bytes(c[..20].try_into().unwrap());
+            let ip = std::net::Ipv4Addr::new(c[20], c[21], c[22], c[23]);
+            let port = u16::from_be_bytes([c[24], c[25]]);
+            (id, SocketAddr::from((ip, port)))
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_restarted_before_its_saved_nodes_answered_saves_them_again() {
+    let nodes: Vec<(Id, SocketAddr)> = (0..40u32)
+        .map(|i| {
+            let addr = SocketAddr::from(([10, 0, 0, i as u8 + 1], 6881));
+            (Id::sha1(&i.to_be_bytes()), addr)
+        })
+        .collect();
+    let state = state_with_nodes(Id::from_bytes([7; 20]), &nodes);
+    assert_eq!(saved_nodes(&state).len(), 40);
+    let start = Instant::from_millis(0);
+    let mut dht = Dht::from_state(config(), [9; 32], &state, start).unwrap();
+    sent_until(&mut dht, start, start + Duration::from_secs(2));
+    assert_eq!(dht.table(Family::V4).unwrap().len(), 0, "none answered");
+    let again = state_of(&dht);
+    assert_eq!(saved_nodes(&again), nodes.iter().copied().collect());
+}
