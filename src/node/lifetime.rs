@@ -21,8 +21,9 @@ impl Dht {
     /// bootstraps from them at its next tick.
     pub fn set_bootstrap(&mut self, now: Instant, addrs: &[SocketAddr]) {
         let now = self.advance(now);
+        let lost = self.is_lost(now);
         self.maintenance
-            .replace(now, addrs.iter().map(|a| canonical(*a)));
+            .replace(now, addrs.iter().map(|a| canonical(*a)), lost);
         self.timer_hint = self.timer_hint.min(now);
     }
 

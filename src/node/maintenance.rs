@@ -145,12 +145,18 @@ impl Maintenance {
         self.backoff = FIRST_BACKOFF;
     }
 
-    /// Replaces the bootstrap addresses; if the node has lost touch, the next bootstrap
-    /// comes at the next tick.
-    pub(crate) fn replace(&mut self, now: Instant, addrs: impl IntoIterator<Item = SocketAddr>) {
+    /// Replaces the bootstrap addresses; if the node has lost touch (`lost`), the next
+    /// bootstrap comes at the next tick, whether or not one was scheduled (a bootstrap
+    /// that failed between two ticks leaves none scheduled until the next tick).
+    pub(crate) fn replace(
+        &mut self,
+        now: Instant,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+        lost: bool,
+    ) {
         self.bootstrap_addrs.clear();
         self.remember(addrs);
-        if self.next_bootstrap.is_some() {
+        if lost {
             self.next_bootstrap = Some(now);
         }
     }
@@ -299,7 +305,10 @@ impl Maintenance {
             self.backoff = FIRST_BACKOFF;
         }
         self.soon = false;
-        while chores.pings.len() < chores.pings.capacity() {
+        for _ in 0..VERIFY_PER_TICK {
+            if chores.pings.is_full() {
+                break;
+            }
             let Some(node) = self.to_verify.pop_front() else {
                 break;
             };

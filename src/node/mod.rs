@@ -395,8 +395,13 @@ impl Dht {
             .map(Search::next_deadline)
             .chain(self.walks.iter().map(Walk::next_deadline))
             .chain([
-                (self.tables.len() > 0 || !self.maintenance.restored.is_empty())
-                    .then_some(self.maintenance.next_tick),
+                // Maintenance ticks while there is a table to keep or somewhere to
+                // bootstrap from: an empty table with bootstrap addresses is a node out
+                // of touch, whose ticks schedule its next bootstrap.
+                (self.tables.len() > 0
+                    || !self.maintenance.restored.is_empty()
+                    || !self.maintenance.bootstrap_addrs.is_empty())
+                .then_some(self.maintenance.next_tick),
                 self.maintenance.next_bootstrap,
                 self.standing.next_due(),
                 self.transactions.next_deadline(),

@@ -128,6 +128,17 @@ impl Standing {
             .map(|e| &e.work)
     }
 
+    /// The pieces due at `now` that could not start (too many searches running) are
+    /// due again at `retry`, not before: a deadline left in the past would have a driver
+    /// that sleeps until [`Dht::poll_timeout`](super::Dht::poll_timeout) spin.
+    pub(crate) fn defer(&mut self, now: Instant, retry: Instant) {
+        for e in &mut self.entries {
+            if e.next <= now {
+                e.next = retry;
+            }
+        }
+    }
+
     /// The run of the piece for `target` (of the kind `announce` says) started at `now`:
     /// the next is due one interval later.
     pub(crate) fn ran(&mut self, now: Instant, target: &Id, announce: bool) {

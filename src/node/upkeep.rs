@@ -2,6 +2,7 @@
 //! recovery (decided by [`Maintenance`](super::maintenance::Maintenance)), the end of a
 //! bootstrap, standing announces and items, and its external address and id.
 
+use super::maintenance::MAINTENANCE_EVERY;
 use super::outgoing::OutBody;
 use super::search::{ItemState, Kind, Search};
 use super::standing::Work;
@@ -82,6 +83,7 @@ impl Dht {
         for work in due {
             if !self.may_search() {
                 // Tried again at the next tick.
+                self.standing.defer(now, now + MAINTENANCE_EVERY);
                 break;
             }
             let target = work.target();

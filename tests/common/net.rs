@@ -18,11 +18,16 @@ pub fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([127, 0, (i >> 8) as u8, (i & 0xff) as u8 + 1], 6881))
 }
 
+/// A datagram on the wire: (time sent, from, to, bytes).
+pub type Tapped = (Instant, SocketAddr, SocketAddr, Vec<u8>);
+
 pub struct Net {
     pub nodes: Vec<(SocketAddr, Dht)>,
     pub now: Instant,
     pub events: Vec<Vec<Event>>,
     pub wire: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    /// When set, every datagram sent is also recorded here.
+    pub tap: Option<Vec<Tapped>>,
 }
 
 impl Net {
@@ -40,6 +45,7 @@ impl Net {
             now,
             events: vec![Vec::new(); n],
             wire: VecDeque::new(),
+            tap: None,
         }
     }
 
@@ -55,7 +61,11 @@ impl Net {
         while self.now < end {
             for (from, dht) in &mut self.nodes {
                 while let Some(t) = dht.poll_transmit(self.now, &mut buf) {
-                    self.wire.push_back((*from, t.to, buf[..t.len].to_vec()));
+                    let bytes = buf[..t.len].to_vec();
+                    if let Some(tap) = &mut self.tap {
+                        tap.push((self.now, *from, t.to, bytes.clone()));
+                    }
+                    self.wire.push_back((*from, t.to, bytes));
                 }
             }
             let delivered = !self.wire.is_empty();
