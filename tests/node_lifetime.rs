@@ -270,7 +270,6 @@ mod outage {
     }
 
     #[test]
-    #[ignore = "a node back in touch by its revival pings alone (no bootstrap running, or one that ended while it was still out of touch) never says Bootstrapped: 3 of 60 nodes here"]
     fn every_node_back_in_touch_after_an_outage_says_bootstrapped() {
         let mut sim = network(60);
         sim.set_network(false);

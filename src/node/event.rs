@@ -26,10 +26,10 @@ impl QueryId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// A bootstrap finished with the node in touch with the network: the caller's
-    /// ([`Dht::bootstrap`](super::Dht::bootstrap)), or one the node started by itself
-    /// after it lost touch (an outage, a sleep) and got back. The tables hold `nodes`
-    /// entries.
+    /// The caller's bootstrap ([`Dht::bootstrap`](super::Dht::bootstrap), or the one
+    /// [`Dht::from_state`](super::Dht::from_state) starts) finished with nodes in the
+    /// tables; or the node, which had lost touch with the network (an outage, a sleep),
+    /// is back in touch, however it got there. The tables hold `nodes` entries.
     Bootstrapped {
         /// Entries in the routing tables.
         nodes: usize,

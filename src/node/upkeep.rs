@@ -25,6 +25,10 @@ impl Dht {
         else {
             return;
         };
+        if chores.back {
+            let nodes = self.tables.len();
+            self.events.push(Event::Bootstrapped { nodes });
+        }
         for node in chores.pings {
             let purpose = Purpose::Ping { query: None };
             self.send_query(node.addr, Some(node.id), OutBody::QueryPing, purpose);
@@ -67,11 +71,9 @@ impl Dht {
             self.stats.bootstrap_failures = self.stats.bootstrap_failures.saturating_add(1);
             return Some(Event::BootstrapFailed { asked });
         }
-        if asked_by_caller || !lost {
-            event
-        } else {
-            None
-        }
+        // The node's own bootstraps report success through the tick that finds it back
+        // in touch (see `maintenance`), whatever brought it back.
+        if asked_by_caller { event } else { None }
     }
 
     /// Starts the runs of standing work that are due.

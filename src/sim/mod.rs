@@ -408,9 +408,7 @@ impl Sim {
             .nodes
             .iter()
             .enumerate()
-            .filter(|(i, n)| {
-                Some(*i) != except && n.joined <= joined_by && reachable(n) && on(n)
-            })
+            .filter(|(i, n)| Some(*i) != except && n.joined <= joined_by && reachable(n) && on(n))
             .map(|(_, n)| *n.dht.id())
             .collect();
         if ids.len() > k {

@@ -10,8 +10,8 @@
 //! ```
 
 use super::{Behaviour, LinkModel, Sim, Stack};
-use crate::addr::Family;
 use crate::Id;
+use crate::addr::Family;
 use crate::node::{AnnouncePort, Config, Event, QueryId};
 use crate::time::Instant;
 use alloc::vec::Vec;
@@ -381,8 +381,10 @@ impl Scenario {
             let hash = Id::from_bytes(bytes);
             let origin = self.honest_node(&mut sim, |_, _| false);
             let port = 1000 + (j % 60_000) as u16;
-            let peers = [Family::V4, Family::V6]
-                .map(|f| sim.addr_in(origin, f).map(|a| SocketAddr::new(a.ip(), port)));
+            let peers = [Family::V4, Family::V6].map(|f| {
+                sim.addr_in(origin, f)
+                    .map(|a| SocketAddr::new(a.ip(), port))
+            });
             hashes.push((hash, peers, origin));
             if let Ok(q) = sim.command(origin, |d, now| {
                 d.announce(now, hash, AnnouncePort::Port(port), false)
@@ -425,9 +427,7 @@ impl Scenario {
         let dual = self.dual > 0.0;
         for (j, &(hash, peers, announcer)) in hashes.iter().enumerate() {
             let origin = self.honest_node(&mut sim, |sim, i| {
-                i == announcer
-                    || active.contains(&i)
-                    || (dual && sim.stack(i) != Some(Stack::Dual))
+                i == announcer || active.contains(&i) || (dual && sim.stack(i) != Some(Stack::Dual))
             });
             if let Ok(q) = sim.command(origin, |d, now| d.get_peers(now, hash)) {
                 pending.insert(
@@ -626,7 +626,11 @@ impl Scenario {
                     let closest: Vec<(Id, Family)> = sim
                         .dht(node)
                         .query(query)
-                        .map(|q| q.closest().map(|(n, _)| (n.id, Family::of(&n.addr))).collect())
+                        .map(|q| {
+                            q.closest()
+                                .map(|(n, _)| (n.id, Family::of(&n.addr)))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     let settled = (sim.now() - elapsed) - self.settle;
                     let origin_stack = sim.stack(p.origin).unwrap_or(Stack::V4);
@@ -646,8 +650,7 @@ impl Scenario {
                     let v6 = (origin_stack != Stack::V4).then(|| score(Family::V6));
                     if let Some(r) = records.get_mut(p.index) {
                         r.finished = true;
-                        let (correct, missed, first_missed) =
-                            v4.or(v6).unwrap_or((false, 0, None));
+                        let (correct, missed, first_missed) = v4.or(v6).unwrap_or((false, 0, None));
                         r.correct = correct;
                         r.correct_v6 = v6.map(|(c, _, _)| c);
                         r.missed = missed;
