@@ -429,3 +429,185 @@ fn items_put_under_loss_and_hostile_nodes_are_got_and_forged_answers_never_win()
         found.len()
     );
 }
+
+mod dual_stack {
+    //! IPv6 and dual stack (BEP 32): IPv6-only nodes, dual-stack nodes searching both
+    //! tables at once, and peers across families.
+
+    use super::goal_size;
+    use btdht::Id;
+    use btdht::addr::Family;
+    use btdht::node::{AnnouncePort, Config, Event};
+    use btdht::sim::scenario::Scenario;
+    use btdht::sim::{LinkModel, Sim, Stack};
+    use std::collections::HashSet;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    /// The mix of the goals: 60 % IPv4-only, 10 % IPv6-only, 30 % dual stack.
+    fn mixed(nodes: usize, lookups: usize) -> Scenario {
+        Scenario {
+            nodes,
+            lookups,
+            ipv6: 0.1,
+            dual: 0.3,
+            ..Scenario::default()
+        }
+    }
+
+    #[test]
+    fn every_node_has_an_address_in_each_network_it_is_on_and_only_there() {
+        let mut sim = Sim::new(1, LinkModel::default());
+        let v4 = sim.add_node_on(Config::default(), Stack::V4);
+        let v6 = sim.add_node_on(Config::default(), Stack::V6);
+        let dual = sim.add_node_on(Config::default(), Stack::Dual);
+        let mut seen = HashSet::new();
+        for (i, stack) in [(v4, Stack::V4), (v6, Stack::V6), (dual, Stack::Dual)] {
+            for family in [Family::V4, Family::V6] {
+                let on = stack.families().contains(family);
+                let addr = sim.addr_in(i, family);
+                assert_eq!(addr.is_some(), on, "{stack:?} {family:?}");
+                if let Some(a) = addr {
+                    assert_eq!(Family::of(&a), family);
+                    assert_eq!(sim.index_of(a), Some(i), "{a}");
+                    assert!(seen.insert(a));
+                }
+            }
+            assert_eq!(sim.dht(i).config().families, stack.families());
+        }
+        // Each IPv6 address is global-looking and in its own /64.
+        let prefix = |i: usize| match sim.addr_in(i, Family::V6) {
+            Some(SocketAddr::V6(a)) => a.ip().segments()[..4].to_vec(),
+            _ => unreachable!(),
+        };
+        assert_ne!(prefix(v6), prefix(dual));
+        assert!(btdht::addr::is_global(
+            sim.addr_in(v6, Family::V6).unwrap().ip()
+        ));
+    }
+
+    /// A network of `n` nodes of each stack in turn, bootstrapped through the first
+    /// dual-stack one.
+    fn small_mixed(n: usize) -> (Sim, Vec<usize>) {
+        let mut sim = Sim::new(3, LinkModel::default());
+        let stacks = [Stack::Dual, Stack::V4, Stack::V6];
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let stack = stacks[i % 3];
+            let node = sim.add_node_on(Config::default(), stack);
+            if let Some(&first) = nodes.first() {
+                let via: Vec<SocketAddr> = stack
+                    .families()
+                    .iter()
+                    .filter_map(|f| sim.addr_in(first, f))
+                    .collect();
+                let _ = sim.command(node, |d, now| d.bootstrap(now, &via));
+            }
+            nodes.push(node);
+            sim.run_for(Duration::from_millis(200));
+        }
+        sim.run_for(Duration::from_secs(30));
+        while sim.poll_event().is_some() {}
+        (sim, nodes)
+    }
+
+    /// The peers node `searcher` finds for `hash`.
+    fn peers_found(sim: &mut Sim, searcher: usize, hash: Id) -> Vec<SocketAddr> {
+        let q = sim
+            .command(searcher, |d, now| d.get_peers(now, hash))
+            .unwrap();
+        sim.run_for(Duration::from_secs(20));
+        let mut found = Vec::new();
+        while let Some((node, event)) = sim.poll_event() {
+            if let Event::Peer { query, peer, .. } = event {
+                if node == searcher && query == q {
+                    found.push(peer);
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_dual_stack_announce_is_found_from_either_network_in_its_family() {
+        let (mut sim, nodes) = small_mixed(60);
+        let announcer = nodes[3]; // dual stack
+        let hash = Id::from_bytes([0x42; 20]);
+        sim.command(announcer, |d, now| {
+            d.announce(now, hash, AnnouncePort::Port(7000), false)
+        })
+        .unwrap();
+        sim.run_for(Duration::from_secs(20));
+        let at = |f| SocketAddr::new(sim.addr_in(announcer, f).unwrap().ip(), 7000);
+        let (v4, v6) = (at(Family::V4), at(Family::V6));
+        let from_v4 = peers_found(&mut sim, nodes[4], hash);
+        let from_v6 = peers_found(&mut sim, nodes[5], hash);
+        let from_dual = peers_found(&mut sim, nodes[6], hash);
+        assert_eq!(from_v4, [v4], "an IPv4-only node sees the IPv4 peer");
+        assert_eq!(from_v6, [v6], "an IPv6-only node sees the IPv6 peer");
+        let both: HashSet<_> = from_dual.into_iter().collect();
+        assert_eq!(both, HashSet::from([v4, v6]), "a dual-stack node sees both");
+    }
+
+    #[test]
+    fn an_ipv6_only_announce_is_invisible_from_the_ipv4_network() {
+        let (mut sim, nodes) = small_mixed(60);
+        let announcer = nodes[5]; // IPv6 only
+        let hash = Id::from_bytes([0x43; 20]);
+        sim.command(announcer, |d, now| {
+            d.announce(now, hash, AnnouncePort::Port(7001), false)
+        })
+        .unwrap();
+        sim.run_for(Duration::from_secs(20));
+        let v6 = SocketAddr::new(sim.addr_in(announcer, Family::V6).unwrap().ip(), 7001);
+        assert!(peers_found(&mut sim, nodes[4], hash).is_empty());
+        assert_eq!(peers_found(&mut sim, nodes[6], hash), [v6]);
+    }
+
+    #[test]
+    fn dual_stack_lookups_find_the_true_closest_in_each_family_on_a_healthy_network() {
+        let (nodes, lookups) = goal_size();
+        let s = mixed(nodes, lookups).run(|_| {}).summary();
+        assert!(s.correct_rate >= 0.995, "IPv4: {s:?}");
+        assert!(s.correct_rate_v6 >= 0.995, "IPv6: {s:?}");
+        assert!(s.found_rate >= 0.995, "{s:?}");
+        assert!(s.median_ms <= 600.0, "{s:?}");
+    }
+
+    #[test]
+    fn a_dual_stack_lookup_costs_at_most_1_6_times_a_single_family_one() {
+        let (nodes, lookups) = goal_size();
+        let dual = mixed(nodes, lookups).run(|_| {}).summary();
+        let single = Scenario {
+            nodes,
+            lookups,
+            ..Scenario::default()
+        }
+        .run(|_| {})
+        .summary();
+        assert!(
+            dual.median_queries <= 1.6 * single.median_queries,
+            "dual {} against single {}",
+            dual.median_queries,
+            single.median_queries
+        );
+    }
+
+    #[test]
+    fn dual_stack_lookups_stay_correct_in_each_family_with_loss_churn_and_silent_nodes() {
+        let (nodes, lookups) = goal_size();
+        let s = Scenario {
+            link: LinkModel {
+                loss: 0.1,
+                ..LinkModel::default()
+            },
+            churn: 0.2,
+            silent: 0.2,
+            ..mixed(nodes, lookups)
+        }
+        .run(|_| {})
+        .summary();
+        assert!(s.correct_rate >= 0.98, "IPv4: {s:?}");
+        assert!(s.correct_rate_v6 >= 0.98, "IPv6: {s:?}");
+    }
+}

@@ -216,6 +216,16 @@ impl Lookup {
         }
     }
 
+    /// The settings.
+    pub fn config(&self) -> &LookupConfig {
+        &self.config
+    }
+
+    /// Changes how many queries may be active at once (at least 1), from now on.
+    pub fn set_alpha(&mut self, alpha: usize) {
+        self.config.alpha = alpha.max(1);
+    }
+
     /// The target.
     pub fn target(&self) -> &Id {
         &self.target
@@ -338,6 +348,17 @@ impl Lookup {
     /// The next node to query, if a slot is free and a candidate among the `k` closest
     /// still needs asking. Marks it as queried at `now`.
     pub fn next_query(&mut self, now: Instant) -> Option<Node> {
+        self.next_query_except(now, |_| false)
+    }
+
+    /// [`Lookup::next_query`], passing over (without counting them) the candidates
+    /// `elsewhere` says are being asked in another lookup of the same search: a
+    /// dual-stack node asked over one family answers for both.
+    pub fn next_query_except(
+        &mut self,
+        now: Instant,
+        elsewhere: impl Fn(&Id) -> bool,
+    ) -> Option<Node> {
         self.expire(now);
         if self.active() >= self.config.alpha {
             return None;
@@ -345,6 +366,9 @@ impl Lookup {
         let mut answered = 0;
         let k = self.k;
         for c in &mut self.candidates {
+            if c.state == State::Fresh && elsewhere(&c.node.id) {
+                continue;
+            }
             let attempt = match c.state {
                 State::Failed | State::GaveUp | State::Waiting { .. } => None,
                 State::Answered => {
@@ -397,6 +421,34 @@ impl Lookup {
         for node in closer {
             self.add(node, 1, depth);
         }
+    }
+
+    /// Adds nodes listed by an answer outside this lookup (the other family's list of an
+    /// answer to a dual-stack search, BEP 32 `want`): candidates as one listing vouches
+    /// for them, one hop deep.
+    pub fn add_listed(&mut self, nodes: impl IntoIterator<Item = Node>) {
+        for node in nodes {
+            self.add(node, 1, 1);
+        }
+    }
+
+    /// The node with `id` answered the search in another lookup (a dual-stack node, over
+    /// the other family): a candidate not asked yet counts as answered, without a token.
+    pub fn answered_elsewhere(&mut self, id: &Id) {
+        if let Some(c) = self.candidates.iter_mut().find(|c| c.node.id == *id) {
+            if c.state == State::Fresh {
+                c.state = State::Answered;
+            }
+        }
+    }
+
+    /// Ids of the candidates asked and not late yet (a query within its soft timeout):
+    /// another lookup of the same search may wait for their answers.
+    pub fn asking(&self) -> impl Iterator<Item = &Id> + '_ {
+        self.candidates
+            .iter()
+            .filter(|c| matches!(c.state, State::Waiting { attempt: 1, .. }))
+            .map(|c| &c.node.id)
     }
 
     /// The query to `node` failed (hard timeout or an error answer).

@@ -188,12 +188,18 @@ impl Wire<'_> {
         let mut peers;
         let plan;
         let mut filters = None;
-        let query = |kind| {
-            Body::Query(Query {
-                id,
-                want: None,
-                kind,
-            })
+        // A node on both networks asks for both node lists (BEP 32): its searches feed
+        // both lookups from every answer.
+        let want = (self.tables.families() == Families::BOTH).then_some(Families::BOTH);
+        let query = |kind| match kind {
+            QueryKind::Ping | QueryKind::AnnouncePeer { .. } | QueryKind::Put(_) => {
+                Body::Query(Query {
+                    id,
+                    want: None,
+                    kind,
+                })
+            }
+            kind => Body::Query(Query { id, want, kind }),
         };
         let body = match out.body {
             OutBody::QueryPing => query(QueryKind::Ping),

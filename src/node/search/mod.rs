@@ -33,6 +33,12 @@ use core::net::SocketAddr;
 /// Peers remembered per search to report each once.
 const MAX_PEERS_SEEN: usize = 4096;
 
+/// Late queries (past their soft timeout, or failed) after which a search over both
+/// families stops sharing its dual-stack nodes (see [`Search::sharing`]): a healthy
+/// lookup has a few (slow nodes of a long-tailed latency); one under loss, churn or silent
+/// nodes has dozens.
+const LATE_BEFORE_UNSHARING: u32 = 6;
+
 /// Nodes an announce or a put stores at, at most: the closest that gave a token.
 const MAX_STORES: usize = 16;
 
@@ -141,6 +147,8 @@ pub(crate) struct Search {
     seeds_answered: usize,
     peers_seen: BTreeSet<SocketAddr>,
     phase: Phase,
+    /// Whether a search over both families stopped sharing (see [`Search::sharing`]).
+    unshared: bool,
     /// BEP 44 get and put searches: what is looked for, found, put.
     pub(crate) item: Option<Box<ItemState>>,
     /// A BEP 33 scrape's merged filters.
@@ -162,6 +170,7 @@ impl Search {
             seeds_answered: 0,
             peers_seen: BTreeSet::new(),
             phase: Phase::Lookup,
+            unshared: false,
             item: None,
             scrape: None,
         }
@@ -171,9 +180,44 @@ impl Search {
         self.kind
     }
 
-    /// Adds the lookup of one family.
+    /// Adds the lookup of one family. A search over both families starts each lookup
+    /// one query short of `alpha` (see [`Search::sharing`]).
     pub(crate) fn add_lookup(&mut self, family: Family, lookup: Lookup) {
         let _ = self.lookups.try_push((family, lookup));
+        if self.lookups.len() == 2 {
+            for (_, l) in &mut self.lookups {
+                l.set_alpha(l.config().alpha.saturating_sub(1));
+            }
+        }
+    }
+
+    /// Whether the lookups of a search over both families share their dual-stack
+    /// nodes: a node being asked over one family is not asked over the other until that
+    /// query is late, and its answer (with both node lists, BEP 32 `want`) counts for
+    /// both lookups; each lookup runs one query short of `alpha`. In a healthy network
+    /// this keeps a dual-stack lookup near 1.5 times the queries of a single-family one.
+    /// Once [`LATE_BEFORE_UNSHARING`] queries of the search passed their soft timeout
+    /// or failed (loss, silent nodes), the sharing stops for good and both lookups go
+    /// back to the full `alpha`: waiting on the other family would then only add delay.
+    fn sharing(&mut self) -> bool {
+        if self.lookups.len() < 2 || self.unshared {
+            return false;
+        }
+        let late: u32 = self
+            .lookups
+            .iter()
+            .map(|(_, l)| l.stats().soft_timeouts.saturating_add(l.stats().failures))
+            .sum();
+        let late = late >= LATE_BEFORE_UNSHARING;
+        if late {
+            self.unshared = true;
+            for (_, l) in &mut self.lookups {
+                let full = l.config().alpha.saturating_add(1);
+                l.set_alpha(full);
+            }
+            return false;
+        }
+        true
     }
 
     /// Whether some lookup already has a candidate at `addr`.
@@ -329,8 +373,24 @@ impl Search {
             return None;
         }
         let mut next = None;
-        for (family, l) in self.lookups.iter_mut() {
-            if let Some(node) = l.next_query(now) {
+        let share = self.sharing();
+        for i in 0..self.lookups.len() {
+            let asked: ArrayVec<Id, 32> = if share {
+                self.lookups
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .flat_map(|(_, (_, l))| l.asking())
+                    .take(32)
+                    .copied()
+                    .collect()
+            } else {
+                ArrayVec::new()
+            };
+            let Some((family, l)) = self.lookups.get_mut(i) else {
+                break;
+            };
+            if let Some(node) = l.next_query_except(now, |id| asked.contains(id)) {
                 next = Some((*family, node, None));
                 break;
             }
@@ -450,29 +510,20 @@ impl Search {
             }
             Role::Lookup(f) | Role::Seed(f) => f,
         };
-        let mut closer: ArrayVec<Node, 16> = ArrayVec::new();
-        // Whether the list is full (the rest of the answer's nodes are left out).
-        let mut offer = |node: Node| judge.accepts(&node) && closer.try_push(node).is_err();
-        match family {
-            Family::V4 => {
-                for n in r.nodes.iter().flat_map(|l| l.iter()) {
-                    if offer(Node {
-                        id: n.id,
-                        addr: SocketAddr::V4(n.addr),
-                    }) {
-                        break;
-                    }
-                }
-            }
-            Family::V6 => {
-                for n in r.nodes6.iter().flat_map(|l| l.iter()) {
-                    if offer(Node {
-                        id: n.id,
-                        addr: SocketAddr::V6(n.addr),
-                    }) {
-                        break;
-                    }
-                }
+        let closer = listed(r, family, judge);
+        // A search on both networks asks for both lists (BEP 32 `want`): the other
+        // family's list feeds the other lookup.
+        if self.lookups.len() > 1 {
+            let other = match family {
+                Family::V4 => Family::V6,
+                Family::V6 => Family::V4,
+            };
+            let also = listed(r, other, judge);
+            if let Some(l) = self.lookup_mut(other).filter(|_| !also.is_empty()) {
+                l.add_listed(also);
+                // The answer of a dual-stack node over one family counts for the other
+                // lookup too, if that one had not asked it yet.
+                l.answered_elsewhere(&from.id);
             }
         }
         let checked = match (&self.item, self.kind) {
@@ -604,4 +655,34 @@ impl Search {
         self.peers_seen = BTreeSet::new();
         Some(event)
     }
+}
+
+/// The nodes of `family`'s list in answer `r` that may be queried (16 at most).
+fn listed(r: &Response<'_>, family: Family, judge: &Judge<'_>) -> ArrayVec<Node, 16> {
+    let mut closer: ArrayVec<Node, 16> = ArrayVec::new();
+    // Whether the list is full (the rest of the answer's nodes are left out).
+    let mut offer = |node: Node| judge.accepts(&node) && closer.try_push(node).is_err();
+    match family {
+        Family::V4 => {
+            for n in r.nodes.iter().flat_map(|l| l.iter()) {
+                if offer(Node {
+                    id: n.id,
+                    addr: SocketAddr::V4(n.addr),
+                }) {
+                    break;
+                }
+            }
+        }
+        Family::V6 => {
+            for n in r.nodes6.iter().flat_map(|l| l.iter()) {
+                if offer(Node {
+                    id: n.id,
+                    addr: SocketAddr::V6(n.addr),
+                }) {
+                    break;
+                }
+            }
+        }
+    }
+    closer
 }
