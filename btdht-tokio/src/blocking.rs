@@ -208,12 +208,20 @@ impl Handle {
     /// [`crate::Handle::bootstrapped`]): the entries in its routing tables, or `None`
     /// if it has not bootstrapped by then.
     pub fn bootstrapped(&self, timeout: Duration) -> Result<Option<usize>, Error> {
-        // The timer runs on the node's runtime, which `block` enters.
-        let waited =
-            self.block(async { tokio::time::timeout(timeout, self.inner.bootstrapped()).await })?;
-        match waited {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::InsideRuntime);
+        }
+        // Waited for on the node's runtime, timed on this thread: no tokio timer is
+        // needed here, so this works even once the runtime is gone.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let inner = self.inner.clone();
+        self.runtime.spawn(async move {
+            let _ = tx.send(inner.bootstrapped().await);
+        });
+        match rx.recv_timeout(timeout) {
             Ok(nodes) => nodes.map(Some),
-            Err(_) => Ok(None),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(None),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::Shutdown),
         }
     }
 

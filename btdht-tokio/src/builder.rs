@@ -170,8 +170,14 @@ impl Builder {
     /// enabled), once its sockets are bound and its routers resolved.
     ///
     /// Fails when an address cannot be bound, when no router resolves and the node has
-    /// no saved node either, or when the OS gives no entropy.
+    /// no saved node either, when the OS gives no entropy, or (with [`Error::Runtime`])
+    /// when called outside a tokio runtime.
     pub async fn spawn(self) -> Result<Handle, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Runtime(std::io::Error::other(
+                "Builder::spawn needs a tokio runtime (or use Builder::spawn_blocking)",
+            )));
+        }
         let (handle, driver) = self.start().await?;
         tokio::spawn(driver);
         Ok(handle)

@@ -52,8 +52,9 @@ pub enum Error {
         /// What is wrong with it.
         source: StateError,
     },
-    /// The [`blocking`](crate::blocking) facade's runtime or thread could not be
-    /// started.
+    /// No tokio runtime to run in ([`Builder::spawn`](crate::Builder::spawn) outside
+    /// one), or the [`blocking`](crate::blocking) facade's runtime or thread could not
+    /// be started.
     Runtime(io::Error),
     /// A [`blocking`](crate::blocking) call was made from inside an async runtime, where
     /// it would block the runtime's thread: use the async [`Handle`](crate::Handle)
@@ -79,7 +80,7 @@ impl fmt::Display for Error {
             Error::StateCorrupt { path, source } => {
                 write!(f, "state file {}: {source}", path.display())
             }
-            Error::Runtime(e) => write!(f, "cannot start the blocking runtime: {e}"),
+            Error::Runtime(e) => write!(f, "runtime: {e}"),
             Error::InsideRuntime => {
                 f.write_str("a blocking call inside an async runtime (use the async Handle)")
             }

@@ -31,6 +31,9 @@ pub(crate) struct Shared {
 /// the one task that owns the node and its sockets, answered when the node's work ends
 /// (each lookup is bounded by the node's own timeouts, a few seconds to a minute).
 ///
+/// Dropping a call's future before it is answered cancels the lookup it started (within
+/// a second); dropping a [`Peers`] stream cancels its lookup at once.
+///
 /// The node runs until [`Handle::shutdown`], or until every handle (and every
 /// [`blocking::Handle`](crate::blocking::Handle)) is dropped; either way it saves its
 /// state file first. After that every call returns [`Error::Shutdown`].

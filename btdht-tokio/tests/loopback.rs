@@ -505,3 +505,17 @@ async fn the_blocking_facade_refuses_to_block_a_runtime() {
     let started = node("127.0.0.110:0", &[]).spawn_blocking();
     assert!(matches!(started, Err(Error::InsideRuntime)), "{started:?}");
 }
+
+#[test]
+fn spawning_outside_a_runtime_is_an_error() {
+    // Polled once by hand, with no runtime: the check comes before any await.
+    let mut spawn = std::pin::pin!(node("127.0.0.111:0", &[]).spawn());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match spawn.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(Err(Error::Runtime(_))) => {}
+        other => panic!(
+            "expected Error::Runtime, got {:?}",
+            other.map(|r| r.map(|_| ()))
+        ),
+    }
+}
