@@ -519,3 +519,36 @@ fn spawning_outside_a_runtime_is_an_error() {
         ),
     }
 }
+
+#[tokio::test]
+async fn a_failed_bootstrap_resolves_the_routers_again_and_retries_at_once() {
+    // The router does not answer at first: the bootstrap fails fast (a short timeout,
+    // though past the node's first maintenance tick, a second after start: a node whose
+    // tables never held a node and whose bootstrap fails before that tick is never
+    // ticked again, a gap of the core).
+    let silent = std::net::UdpSocket::bind("127.0.0.120:0").unwrap();
+    let router = silent.local_addr().unwrap();
+    let mut builder = node("127.0.0.121:0", &[router]);
+    builder.config_mut().query_timeout = Duration::from_millis(600);
+    let b = within("b starts", builder.spawn()).await.unwrap();
+    within("the bootstrap fails", async {
+        while b.stats().await.unwrap().bootstrap_failures == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    // Now a node answers there. The driver resolved the router again and handed it to
+    // the node (`set_bootstrap`), which retries at its next tick: well before the 15 s
+    // its own backoff would wait.
+    drop(silent);
+    let a = within(
+        "a starts on the router's address",
+        node(&router.to_string(), &[]).spawn(),
+    )
+    .await
+    .unwrap();
+    let retried = timeout(Duration::from_secs(5), b.bootstrapped()).await;
+    assert!(matches!(retried, Ok(Ok(n)) if n >= 1), "{retried:?}");
+    within("a stops", a.shutdown()).await.unwrap();
+    within("b stops", b.shutdown()).await.unwrap();
+}
