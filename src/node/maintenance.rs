@@ -26,8 +26,9 @@
 //! - a bootstrap that gets no answer from any bootstrap address ends with
 //!   [`Event::BootstrapFailed`](super::Event::BootstrapFailed): the driver resolves the
 //!   router names again and calls [`Dht::set_bootstrap`](super::Dht::set_bootstrap);
-//! - the tick that finds the node back in touch, however it got there (a revival ping,
-//!   a bootstrap), reports [`Event::Bootstrapped`](super::Event::Bootstrapped).
+//! - the tick that finds the node in touch after it was not, however it got there (a
+//!   revival ping, a bootstrap), reports [`Event::Bootstrapped`](super::Event::Bootstrapped),
+//!   unless the caller's bootstrap is still running (its end reports it).
 
 use crate::addr::Family;
 use crate::routing::{Node, PING_BACKOFF, RoutingTable};
@@ -73,7 +74,8 @@ pub(crate) struct Chores {
     pub(crate) pings: ArrayVec<Node, { 2 * REVIVE_PER_TICK + VERIFY_PER_TICK }>,
     /// Buckets to refresh with a lookup of a random id in them.
     pub(crate) refresh: ArrayVec<(Family, usize), 2>,
-    /// The node, which had lost touch, is back: say so.
+    /// The node, out of touch at the last tick, is in touch: say so (unless the
+    /// caller's bootstrap, still running, will).
     pub(crate) back: bool,
 }
 
@@ -106,8 +108,6 @@ pub(crate) struct Maintenance {
     soon: bool,
     /// Back in touch since this time: entries not pinged since are asked again.
     catching_up: Option<Instant>,
-    /// Whether a tick ever found the node in touch.
-    been_in_touch: bool,
 }
 
 fn slot(family: Family) -> usize {
@@ -134,7 +134,6 @@ impl Maintenance {
             last_tick: now,
             soon: false,
             catching_up: None,
-            been_in_touch: false,
         }
     }
 
@@ -286,15 +285,13 @@ impl Maintenance {
         if any_lost {
             self.catching_up = None;
         } else if self.lost {
-            // Just back in touch (reported unless it is the first time: a node that
-            // just started is told so by its bootstrap).
+            // Just back in touch.
             self.catching_up = Some(now);
-            chores.back = self.been_in_touch;
+            chores.back = true;
         } else if !left_to_revive {
             self.catching_up = None;
         }
         self.lost = any_lost;
-        self.been_in_touch |= !any_lost;
         if any_lost {
             // While nothing answers, ticks (and revival pings) slow down.
             self.next_tick = now + self.revive_every;

@@ -25,7 +25,7 @@ impl Dht {
         else {
             return;
         };
-        if chores.back {
+        if chores.back && self.user_bootstrap.is_none() {
             let nodes = self.tables.len();
             self.events.push(Event::Bootstrapped { nodes });
         }
