@@ -351,6 +351,31 @@ fn the_next_node_to_ping_is_the_stalest_questionable_one() {
 }
 
 #[test]
+fn the_home_bucket_stops_splitting_at_max_buckets() {
+    let mut cfg = RoutingConfig::default();
+    cfg.max_buckets = 3;
+    cfg.replacement_cache = 2;
+    let mut tbl = RoutingTable::new(OWN, Family::V4, cfg);
+    // Eight nodes at each depth 0..6: without the cap the table would split six times.
+    let mut n = 0;
+    for depth in 0..6 {
+        for i in 0..8 {
+            n += 1;
+            tbl.on_response(t(0), node(id_at(depth, i), n), None);
+        }
+    }
+    assert_eq!(tbl.bucket_count(), 3);
+    // Buckets 0 and 1 hold the nodes at depths 0 and 1; the home bucket, all 32 deeper
+    // ones: 8 entries and 2 cached.
+    assert_eq!(tbl.len(), 3 * 8);
+    assert_eq!(tbl.cached_len(), 2);
+    assert!(
+        !tbl.wants(&id_at(100, 0)),
+        "a full home bucket at the cap wants no more"
+    );
+}
+
+#[test]
 fn wide_far_buckets_hold_more_nodes() {
     let mut cfg = RoutingConfig::default();
     cfg.bucket_sizing = BucketSizing::WideFar;

@@ -47,6 +47,14 @@ pub struct RoutingConfig {
     pub secure_ids: SecureIds,
     /// Bucket capacities (default: uniform `k`).
     pub bucket_sizing: BucketSizing,
+    /// Most buckets the table splits into (default [`MAX_BUCKETS`](super::MAX_BUCKETS),
+    /// 160: no limit; at least 1). Once the table has this many, the last bucket holds
+    /// every id sharing at least `max_buckets - 1` leading bits with ours and splits no
+    /// more, so the table holds at most `max_buckets × (k + replacement_cache)` nodes
+    /// whatever the network's size. A network of `n` nodes fills about
+    /// `log2(n / k) + 1` buckets (21 for ten million), so a cap below that only makes
+    /// lookups for targets near our own id start a hop or two farther out.
+    pub max_buckets: usize,
     /// Quiet time after which a node is questionable and a bucket needs refreshing
     /// (default [`QUIET_PERIOD`], 15 minutes).
     pub quiet_period: Duration,
@@ -62,6 +70,7 @@ impl Default for RoutingConfig {
             local_addresses: LocalAddresses::Refuse,
             secure_ids: SecureIds::Prefer,
             bucket_sizing: BucketSizing::Uniform,
+            max_buckets: super::MAX_BUCKETS,
             quiet_period: QUIET_PERIOD,
         }
     }

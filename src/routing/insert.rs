@@ -3,10 +3,7 @@
 //! failure (counts, and evicts a bad entry for a cached candidate).
 
 use super::bits::common_prefix;
-use super::{
-    Bucket, Entry, IdSecurity, MAX_BUCKETS, Node, PING_BACKOFF, RoutingTable, SecureIds, Slot,
-    Status,
-};
+use super::{Bucket, Entry, IdSecurity, Node, PING_BACKOFF, RoutingTable, SecureIds, Slot, Status};
 use crate::addr::{Family, LocalAddresses, canonical, is_global};
 use crate::id::Id;
 use crate::time::Instant;
@@ -155,7 +152,7 @@ impl RoutingTable {
     fn insert_new(&mut self, now: Instant, entry: Entry) -> Insert {
         let mut b = self.index_of(&entry.node.id);
         while self.buckets.get(b).map_or(0, |x| x.entries.len()) >= self.capacity(b) {
-            if b == self.last() && self.buckets.len() < MAX_BUCKETS {
+            if b == self.last() && self.may_split() {
                 self.split(now);
                 b = self.index_of(&entry.node.id);
             } else {

@@ -11,7 +11,8 @@
 //! Bucket `i` holds the nodes whose ids share exactly `i` leading bits with ours; the last
 //! bucket (the *home* bucket) holds every id sharing at least as many. When the home
 //! bucket is full it splits (BEP 5: only the bucket covering our own id splits), so the
-//! table is at most [`MAX_BUCKETS`] buckets of `k` entries. Each bucket also keeps a
+//! table is at most [`MAX_BUCKETS`] buckets of `k` entries (fewer with
+//! [`RoutingConfig::max_buckets`]). Each bucket also keeps a
 //! bounded *replacement cache* of nodes that answered while it was full; they take the
 //! place of entries that go bad.
 //!
@@ -185,7 +186,7 @@ impl RoutingTable {
             .buckets
             .get(b)
             .is_some_and(|x| x.entries.len() < self.capacity(b));
-        room || (b == self.last() && self.buckets.len() < MAX_BUCKETS)
+        room || (b == self.last() && self.may_split())
     }
 
     /// Whether an address is in the table (bucket or cache).
@@ -197,6 +198,11 @@ impl RoutingTable {
     pub fn get(&self, id: &Id) -> Option<&Entry> {
         let b = self.buckets.get(self.index_of(id))?;
         b.entries.iter().find(|e| e.node.id == *id)
+    }
+
+    /// Whether the home bucket may split again ([`RoutingConfig::max_buckets`]).
+    fn may_split(&self) -> bool {
+        self.buckets.len() < self.config.max_buckets.clamp(1, MAX_BUCKETS)
     }
 
     fn last(&self) -> usize {
