@@ -548,6 +548,27 @@ fn a_peer_announced_by_one_node_is_found_by_another_nodes_lookup() {
 }
 
 #[test]
+fn a_get_peers_search_reports_at_most_max_search_peers_distinct_peers() {
+    let mut c = config();
+    c.rate_limit.burst = 1000;
+    c.max_search_peers = 3;
+    let mut dht = Dht::new(c, [5; 32], Instant::from_millis(0));
+    // Five peers announced to this node itself: a get_peers reports them at its start.
+    for i in 1..=5 {
+        announce(&mut dht, ip(i), IH, 7000, false);
+    }
+    let q = dht.get_peers(NOW, IH).unwrap();
+    let mut peers = Vec::new();
+    while let Some(e) = dht.poll_event() {
+        if let Event::Peer { query, peer, .. } = e {
+            assert_eq!(query, q);
+            peers.push(peer);
+        }
+    }
+    assert_eq!(peers.len(), 3, "{peers:?}");
+}
+
+#[test]
 fn the_store_config_caps_reach_the_node() {
     let mut c = Config::default();
     c.peers.max_torrents = 3;

@@ -355,7 +355,7 @@ impl Dht {
         }
         let id = self.new_query_id();
         let now = self.now;
-        let mut search = Search::new(id, kind, target, now);
+        let mut search = Search::new(id, kind, target, self.config.max_search_peers, now);
         search.item = item;
         if kind == Kind::Scrape {
             // This node's own filters count, as its own peers do for get_peers.

@@ -154,6 +154,10 @@ pub struct Config {
     pub own_id: OwnId,
     /// Finished searches whose results stay readable (default 32).
     pub max_finished: usize,
+    /// Distinct peers one `get_peers` or announce search reports at most (default
+    /// 4096): it remembers each peer it reported, to report it once, and reports no more
+    /// once it holds this many.
+    pub max_search_peers: usize,
     /// Datagrams waiting for `poll_transmit` (default 256; oldest dropped and counted).
     pub max_outgoing: usize,
     /// Events waiting for `poll_event` (default 512; oldest dropped and counted).
@@ -189,6 +193,7 @@ impl Default for Config {
             max_kept: 256,
             own_id: OwnId::SecureForExternalAddress,
             max_finished: 32,
+            max_search_peers: super::search::MAX_PEERS_SEEN,
             max_outgoing: 256,
             max_events: 512,
             rate_limit: RateLimit::default(),

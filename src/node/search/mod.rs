@@ -30,8 +30,9 @@ use alloc::collections::{BTreeSet, VecDeque};
 use arrayvec::ArrayVec;
 use core::net::SocketAddr;
 
-/// Peers remembered per search to report each once.
-const MAX_PEERS_SEEN: usize = 4096;
+/// Peers remembered per search to report each once, by default
+/// ([`Config::max_search_peers`](super::Config::max_search_peers)).
+pub(crate) const MAX_PEERS_SEEN: usize = 4096;
 
 /// Late queries (past their soft timeout, or failed) after which a search over both
 /// families stops sharing its dual-stack nodes (see [`Search::sharing`]): a healthy
@@ -146,6 +147,8 @@ pub(crate) struct Search {
     seeds_sent: usize,
     seeds_answered: usize,
     peers_seen: BTreeSet<SocketAddr>,
+    /// Distinct peers reported at most (the cap on `peers_seen`).
+    max_peers: usize,
     phase: Phase,
     /// Whether a search over both families stopped sharing (see [`Search::sharing`]).
     unshared: bool,
@@ -156,8 +159,9 @@ pub(crate) struct Search {
 }
 
 impl Search {
-    /// A search with no lookup yet ([`Search::add_lookup`]).
-    pub(crate) fn new(id: QueryId, kind: Kind, target: Id, now: Instant) -> Self {
+    /// A search with no lookup yet ([`Search::add_lookup`]) that reports at most
+    /// `max_peers` distinct peers.
+    pub(crate) fn new(id: QueryId, kind: Kind, target: Id, max_peers: usize, now: Instant) -> Self {
         Search {
             id,
             kind,
@@ -169,6 +173,7 @@ impl Search {
             seeds_sent: 0,
             seeds_answered: 0,
             peers_seen: BTreeSet::new(),
+            max_peers,
             phase: Phase::Lookup,
             unshared: false,
             item: None,
@@ -239,7 +244,7 @@ impl Search {
     ) {
         let mut local: ArrayVec<SocketAddr, 128> = ArrayVec::new();
         for p in peers {
-            if self.peers_seen.len() < MAX_PEERS_SEEN
+            if self.peers_seen.len() < self.max_peers
                 && self.peers_seen.insert(p)
                 && local.try_push(p).is_err()
             {
@@ -542,7 +547,7 @@ impl Search {
         let reports_peers = matches!(self.kind, Kind::GetPeers | Kind::Announce { .. });
         if let Some(values) = r.values.filter(|_| reports_peers) {
             for peer in values.iter() {
-                if self.peers_seen.len() < MAX_PEERS_SEEN
+                if self.peers_seen.len() < self.max_peers
                     && self.peers_seen.insert(peer)
                     && peers.try_push(peer).is_err()
                 {
