@@ -60,7 +60,7 @@ pub(crate) struct Walk {
     pub(crate) id: QueryId,
     config: WalkConfig,
     queue: VecDeque<SocketAddr>,
-    /// Every address queued or asked (at most `max_nodes` + [`MAX_QUEUED`]).
+    /// Every address queued or asked (at most `max_nodes`).
     seen: BTreeSet<SocketAddr>,
     next_send: Instant,
     in_flight: usize,
@@ -102,7 +102,10 @@ impl Walk {
     }
 
     fn offer(&mut self, addr: SocketAddr) {
-        if self.queue.len() < MAX_QUEUED
+        // A node queued beyond the `max_nodes` the walk will ask would never be asked:
+        // not queued (a single `sample_infohashes` keeps no list of the answer's nodes).
+        let wanted = self.config.max_nodes.saturating_sub(self.asked);
+        if self.queue.len() < MAX_QUEUED.min(wanted)
             && self.seen.len() < self.config.max_nodes.saturating_add(MAX_QUEUED)
             && self.seen.insert(addr)
         {
@@ -189,5 +192,27 @@ impl Walk {
             samples: self.samples,
             elapsed: now.saturating_duration_since(self.started),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_walk_queues_no_more_nodes_than_it_will_ask() {
+        let addrs = (1..=50u8).map(|i| SocketAddr::from(([192, 0, 2, i], 6881)));
+        let config = WalkConfig {
+            rate: 10,
+            max_nodes: 3,
+        };
+        let mut walk = Walk::new(QueryId(1), config, addrs.clone(), Instant::ZERO);
+        assert_eq!((walk.queue.len(), walk.seen.len()), (3, 3));
+        assert!(walk.next_query(Instant::ZERO).is_some());
+        // One asked, two queued: nothing more fits.
+        for a in addrs {
+            walk.offer(a);
+        }
+        assert_eq!((walk.queue.len(), walk.seen.len()), (2, 3));
     }
 }
