@@ -334,6 +334,7 @@ impl Dht {
             return Err(CommandError::TooManySearches);
         }
         let id = self.new_query_id();
+        self.walks.reserve_exact(1);
         self.walks
             .push(Walk::new(id, config, start.iter().copied(), self.now));
         self.drive_walk(id);
@@ -405,6 +406,9 @@ impl Dht {
             }
             _ => {}
         }
+        // Grown one at a time: a search is 1 KB, and doubling would reserve room for
+        // up to twice `max_searches` of them.
+        self.searches.reserve_exact(1);
         self.searches.push(search);
         self.drive_search(id);
         Ok(id)

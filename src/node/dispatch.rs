@@ -372,6 +372,8 @@ impl Dht {
             if self.finished.len() >= self.config.max_finished.max(1) {
                 self.finished.pop_front();
             }
+            // As `searches`: grown one at a time, never past `max_finished`.
+            self.finished.reserve_exact(1);
             self.finished.push_back(s);
         }
     }
