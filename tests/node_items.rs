@@ -612,3 +612,75 @@ fn a_put_of_a_1000_byte_mutable_item_fits_max_datagram_len() {
     assert_eq!(net.dht(0).stats().dropped_outgoing, 0);
     assert_eq!(net.dht(1).item_store().len(), 1, "stored");
 }
+
+/// Node `i`'s waiting datagrams, as (destination, bytes).
+fn take_sent(net: &mut Net, i: usize) -> Vec<(SocketAddr, Vec<u8>)> {
+    let now = net.now;
+    let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+    let mut out = Vec::new();
+    while let Some(t) = net.dht(i).poll_transmit(now, &mut buf) {
+        out.push((t.to, buf[..t.len].to_vec()));
+    }
+    out
+}
+
+/// Hands node `from`'s waiting datagrams to node `to`, but those `lose` picks; returns
+/// how many were lost.
+fn deliver(net: &mut Net, from: usize, to: usize, lose: impl Fn(&[u8]) -> bool) -> usize {
+    let now = net.now;
+    let mut lost = 0;
+    for (_, bytes) in take_sent(net, from) {
+        if lose(&bytes) {
+            lost += 1;
+        } else {
+            net.dht(to).handle_datagram(now, addr(from), &bytes);
+        }
+    }
+    lost
+}
+
+#[test]
+fn a_lost_put_is_sent_again_with_its_whole_value() {
+    let mut net = network(2);
+    let now = net.now;
+    let mut value = b"500:".to_vec();
+    value.resize(504, b'v');
+    let v = RawValue::new(&value).unwrap();
+    let q = net.dht(0).put_item(now, v, None).unwrap();
+    // The get for a token, its answer, then the put: lost.
+    deliver(&mut net, 0, 1, |_| false);
+    deliver(&mut net, 1, 0, |_| false);
+    assert_eq!(
+        deliver(&mut net, 0, 1, is_put),
+        1,
+        "the put went out, and was lost"
+    );
+    // After the query timeout, the put goes again, with the value.
+    net.now = now + Duration::from_secs(5);
+    let later = net.now;
+    net.dht(0).handle_timeout(later);
+    assert_eq!(deliver(&mut net, 0, 1, |_| false), 0);
+    deliver(&mut net, 1, 0, |_| false);
+    let stored = net.dht(1).item_store().get(later, &immutable_target(v));
+    assert_eq!(stored.map(|i| i.value().as_bytes().to_vec()), Some(value));
+    assert_eq!(net.dht(0).stats().retries, 1);
+    while let Some(e) = net.dht(0).poll_event() {
+        net.events[0].push(e);
+    }
+    assert_eq!(put_done(&net, 0, q).0, 1, "stored by the one other node");
+}
+
+#[test]
+fn the_puts_of_a_cancelled_put_are_not_sent() {
+    let mut net = network(2);
+    let now = net.now;
+    let v = RawValue::new(b"5:hello").unwrap();
+    let q = net.dht(0).put_item(now, v, None).unwrap();
+    deliver(&mut net, 0, 1, |_| false);
+    deliver(&mut net, 1, 0, |_| false);
+    // The put waits to be sent; the search is cancelled first.
+    net.dht(0).cancel(q);
+    let sent = take_sent(&mut net, 0);
+    assert!(sent.iter().all(|(_, b)| !is_put(b)), "a put went out");
+    assert_eq!(net.dht(0).stats().dropped_outgoing, 1);
+}

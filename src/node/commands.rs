@@ -414,7 +414,9 @@ impl Dht {
         Ok(id)
     }
 
-    /// Stops a search or a walk; its queries in flight are forgotten.
+    /// Stops a search or a walk; its queries in flight are forgotten, and a put's
+    /// `put` queries not sent yet are dropped (counted in
+    /// [`Stats::dropped_outgoing`](super::Stats::dropped_outgoing)).
     pub fn cancel(&mut self, query: QueryId) {
         self.searches.retain(|s| s.id != query);
         self.walks.retain(|w| w.id != query);

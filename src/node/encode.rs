@@ -4,6 +4,7 @@
 //! [`AnswerWriter`], everything else through [`Message::encode`].
 
 use super::outgoing::{Out, OutBody};
+use super::search::Search;
 use super::server::Server;
 use super::tables::Tables;
 use super::{AnnouncePort, Config, Mode};
@@ -41,6 +42,8 @@ pub(crate) struct Wire<'a> {
     pub(crate) tables: &'a Tables,
     /// Mutable: a token is issued and stored peers are sampled as the answer is written.
     pub(crate) server: &'a mut Server,
+    /// The running searches: a put's item is read from its search.
+    pub(crate) searches: &'a [Search],
 }
 
 /// A get_peers answer as [`Wire::plan_peers`] decided it; the peers and the filters are
@@ -236,17 +239,26 @@ impl Wire<'_> {
                 target: *target,
                 seq: *seq,
             }),
-            OutBody::QueryPut { token, item } => query(QueryKind::Put(Put {
-                token,
-                value: RawValue::from_checked(&item.value),
-                mutable: item.mutable.as_ref().map(|(m, cas)| MutablePut {
-                    key: &m.key,
-                    signature: &m.signature,
-                    seq: m.seq,
-                    salt: (!m.salt.is_empty()).then_some(&m.salt[..]),
-                    cas: *cas,
-                }),
-            })),
+            OutBody::QueryPut { token, query: put } => {
+                // The put's search holds the item; if it is gone (cancelled), so is
+                // the datagram.
+                let item = self
+                    .searches
+                    .iter()
+                    .find(|s| s.id == *put)
+                    .and_then(Search::put_request)?;
+                query(QueryKind::Put(Put {
+                    token,
+                    value: RawValue::from_checked(&item.value),
+                    mutable: item.mutable.as_ref().map(|(m, cas)| MutablePut {
+                        key: &m.key,
+                        signature: &m.signature,
+                        seq: m.seq,
+                        salt: (!m.salt.is_empty()).then_some(&m.salt[..]),
+                        cas: *cas,
+                    }),
+                }))
+            }
             OutBody::ReplyEmpty => Body::Response(Response::new(id)),
             OutBody::ReplyNodes { target, nodes } => {
                 let mut r = Response::new(id);
@@ -402,6 +414,7 @@ mod tests {
             config: &dht.config,
             tables: &dht.tables,
             server: &mut dht.server,
+            searches: &dht.searches,
         }
     }
 

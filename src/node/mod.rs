@@ -349,6 +349,7 @@ impl Dht {
                     config: &self.config,
                     tables: &self.tables,
                     server: &mut self.server,
+                    searches: &self.searches,
                 }
                 .encode(now, r.view(), buf),
             };
@@ -365,6 +366,7 @@ impl Dht {
                 config: &self.config,
                 tables: &self.tables,
                 server: &mut self.server,
+                searches: &self.searches,
             };
             match wire.encode(now, out.view(), buf) {
                 Some(len) => return Some(self.sent(out.to, len)),

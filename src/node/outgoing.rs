@@ -1,13 +1,11 @@
 //! The outgoing queue: datagrams wait here in structured form and are encoded only in
 //! [`Dht::poll_transmit`](super::Dht::poll_transmit), into the caller's buffer.
 
-use super::AnnouncePort;
-use super::search::PutRequest;
+use super::{AnnouncePort, QueryId};
 use crate::addr::Families;
 use crate::id::Id;
 use crate::krpc::ErrorCode;
 use crate::lookup::StoredToken;
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use arrayvec::ArrayVec;
 use core::net::SocketAddr;
@@ -56,9 +54,13 @@ pub(crate) enum OutBody {
     QueryScrape {
         info_hash: Id,
     },
+    /// A BEP 44 put of the running put search `query`: its item is read from the search
+    /// when the datagram is written, so the value is held once however many nodes it
+    /// goes to (and resent to). A put whose search was cancelled meanwhile is dropped
+    /// (counted in `Stats::dropped_outgoing`).
     QueryPut {
         token: StoredToken,
-        item: Box<PutRequest>,
+        query: QueryId,
     },
     /// A find_node answer: the closest nodes of the `nodes` families.
     ReplyNodes {

@@ -324,6 +324,11 @@ impl Search {
     }
 
     /// The closest nodes that answered, closest first, with the token each gave.
+    /// What a put search puts: the one copy its store queries are written from.
+    pub(crate) fn put_request(&self) -> Option<&PutRequest> {
+        self.item.as_ref()?.put.as_deref()
+    }
+
     pub(crate) fn closest(&self) -> impl Iterator<Item = (Node, Option<&[u8]>)> + '_ {
         self.lookups.iter().flat_map(|(_, l)| l.closest_answered())
     }
@@ -454,10 +459,13 @@ impl Search {
                 seed,
                 token,
             },
-            _ => OutBody::QueryPut {
-                token,
-                item: self.item.as_ref()?.put.clone()?,
-            },
+            _ => {
+                self.put_request()?;
+                OutBody::QueryPut {
+                    token,
+                    query: self.id,
+                }
+            }
         };
         Some(Request {
             to: node.addr,
