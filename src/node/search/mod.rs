@@ -27,8 +27,10 @@ use crate::store::{Item, SignatureVerifier};
 use crate::time::Instant;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeSet, VecDeque};
+use alloc::vec::Vec;
 use arrayvec::ArrayVec;
 use core::net::SocketAddr;
+use smallvec::SmallVec;
 
 /// Peers remembered per search to report each once, by default
 /// ([`Config::max_search_peers`](super::Config::max_search_peers)).
@@ -119,7 +121,8 @@ impl Judge<'_> {
 /// gave a token, then the answers.
 #[derive(Clone, Debug)]
 struct Storing {
-    targets: ArrayVec<(Node, StoredToken), MAX_STORES>,
+    /// At most [`MAX_STORES`], in fact `k`: sized to what it holds.
+    targets: Vec<(Node, StoredToken)>,
     sent: usize,
     pending: usize,
     accepted: usize,
@@ -138,7 +141,9 @@ pub(crate) struct Search {
     kind: Kind,
     pub(crate) target: Id,
     started: Instant,
-    lookups: ArrayVec<(Family, Lookup), 2>,
+    /// One lookup per family: inline for one family (the common case), on the heap
+    /// for both.
+    lookups: SmallVec<[(Family, Lookup); 1]>,
     /// Addresses to send a seed query to, not yet sent, in order.
     seeds: VecDeque<SocketAddr>,
     /// Seed queries sent and not yet answered or failed.
@@ -167,7 +172,7 @@ impl Search {
             kind,
             target,
             started: now,
-            lookups: ArrayVec::new(),
+            lookups: SmallVec::new(),
             seeds: VecDeque::new(),
             seeds_pending: 0,
             seeds_sent: 0,
@@ -188,7 +193,9 @@ impl Search {
     /// Adds the lookup of one family. A search over both families starts each lookup
     /// one query short of `alpha` (see [`Search::sharing`]).
     pub(crate) fn add_lookup(&mut self, family: Family, lookup: Lookup) {
-        let _ = self.lookups.try_push((family, lookup));
+        if self.lookups.len() < Family::ALL.len() {
+            self.lookups.push((family, lookup));
+        }
         if self.lookups.len() == 2 {
             for (_, l) in &mut self.lookups {
                 l.set_alpha(l.config().alpha.saturating_sub(1));
