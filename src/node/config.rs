@@ -205,3 +205,112 @@ impl Default for Config {
         }
     }
 }
+
+impl Config {
+    /// Settings for a small device: a node that serves and searches with its heap under
+    /// 64 KiB, whatever the network sends it (`no_std` + `alloc`).
+    ///
+    /// The default settings suit a desktop or a server: thousands of stored peers, a
+    /// table as deep as the network, hundreds of queries in flight, about a megabyte of
+    /// heap under load. These keep every collection small and bounded by the settings
+    /// alone, so the worst case can be added up. Everything else is as in
+    /// [`Config::default`] (IPv4 only, BEP 5's `k` = 8, rate limit rules, lifetimes).
+    ///
+    /// | collection | setting | worst case, bytes |
+    /// |---|---|---:|
+    /// | routing table | [`routing`](Self::routing): `k` 8, [`max_buckets`](RoutingConfig::max_buckets) 4, `replacement_cache` 2: ≤ 32 nodes + 8 cached, with their per-IP and per-address indexes | 13 928 |
+    /// | queries in flight | [`max_transactions`](Self::max_transactions) 16, and the scratch list of those timing out together | 5 536 |
+    /// | running searches | [`max_searches`](Self::max_searches) 3, each with [`lookup`](Self::lookup)`.max_candidates` 16 candidates (`alpha` 3), [`max_search_peers`](Self::max_search_peers) 16 peers reported, `k` store targets | 15 792 |
+    /// | finished searches | [`max_finished`](Self::max_finished) 1 | 2 944 |
+    /// | outgoing queue | [`max_outgoing`](Self::max_outgoing) 16 | 2 688 |
+    /// | event queue | [`max_events`](Self::max_events) 16 | 1 792 |
+    /// | peer store | [`peers`](Self::peers): 8 info-hashes, 16 peers each, 32 in all, 4 per IP address (2 ports in one info-hash) | 6 256 |
+    /// | item store | [`items`](Self::items): 2 BEP 44 items of up to 1000 bytes, 1 per IP address | 4 824 |
+    /// | rate limit | [`rate_limit`](Self::rate_limit)`.tracked_ips` 32 | 1 280 |
+    /// | standing work | [`max_kept`](Self::max_kept) 2 | 160 |
+    /// | bootstrap addresses | up to 4 given | 128 |
+    /// | **total** | | **55 328** (54.0 KiB) |
+    ///
+    /// Each row is its collections' allocations at their caps, with the slack of their
+    /// growth (a `Vec`'s smallest allocation holds 4 elements) and B-tree nodes as empty
+    /// as they get (5 of 11 keys). On top of that, while a call runs, a bucket split or
+    /// the start of standing work holds up to about 3 KiB more, which leaves some 7 KiB
+    /// for the allocator's own overhead and for what the caller brings:
+    ///
+    /// - its own BEP 44 items: each running or finished `get_item` or `put_item` holds
+    ///   up to two copies of its item (about the value's length plus 200 bytes each),
+    ///   each kept item ([`Dht::keep_published`](super::Dht::keep_published)) one, and
+    ///   each [`Event::Item`](super::Event::Item) waiting one;
+    /// - a write token longer than 20 bytes from another node (clients send 4 to 8):
+    ///   64 bytes while it is held;
+    /// - events waiting: the driving loop polls them after each call (an
+    ///   [`Event::Samples`](super::Event::Samples) holds its samples);
+    /// - a [`Dht::walk_samples`](super::Dht::walk_samples) walk holds up to
+    ///   `max_nodes` addresses (it takes the place of a search);
+    /// - a state restored with [`Dht::from_state`](super::Dht::from_state) holds its
+    ///   nodes (about 100 bytes each) until they are verified: a state this node saved
+    ///   holds at most its 32;
+    /// - a second address family (`families`) adds a table: another 14 KiB.
+    ///
+    /// `tests/node_small_heap.rs` measures it: a node with these settings bootstraps
+    /// into an in-memory network, serves 32 queries a second of every kind from a
+    /// thousand addresses (announces and puts with valid tokens among them) and runs
+    /// lookups, announces, puts, gets, scrapes and samples of its own for three hours of
+    /// virtual time; its heap peaks near 36 KiB (the default settings: over 1 MiB).
+    /// The [`Dht`](super::Dht) value itself, about 7 KB, is not heap: it lives wherever
+    /// the caller puts it.
+    ///
+    /// What it costs: a table of at most 32 nodes (lookups for targets near this node's
+    /// own id start a hop or two farther out), 3 searches at once (a fourth command gets
+    /// [`CommandError::TooManySearches`](super::CommandError::TooManySearches) until one
+    /// ends), a lookup reports at most 16 peers, and the node stores little for others.
+    ///
+    /// ```
+    /// use btdht::node::{Config, Dht};
+    /// use btdht::time::Instant;
+    ///
+    /// let config = Config::small();
+    /// assert_eq!(config.max_searches, 3);
+    /// let dht = Dht::new(config, [7; 32], Instant::from_millis(0));
+    /// assert_eq!(dht.config().routing.max_buckets, 4);
+    /// ```
+    pub fn small() -> Self {
+        Config {
+            routing: RoutingConfig {
+                replacement_cache: 2,
+                max_buckets: 4,
+                ..RoutingConfig::default()
+            },
+            lookup: LookupConfig {
+                alpha: 3,
+                max_candidates: 16,
+                ..LookupConfig::default()
+            },
+            max_transactions: 16,
+            max_searches: 3,
+            max_kept: 2,
+            max_finished: 1,
+            max_search_peers: 16,
+            max_outgoing: 16,
+            max_events: 16,
+            rate_limit: RateLimit {
+                tracked_ips: 32,
+                ..RateLimit::default()
+            },
+            peers: PeerStoreConfig {
+                max_torrents: 8,
+                max_peers_per_torrent: 16,
+                max_peers: 32,
+                max_ports_per_ip: 2,
+                max_entries_per_ip: 4,
+                ..PeerStoreConfig::default()
+            },
+            items: ItemStoreConfig {
+                max_items: 2,
+                max_items_per_ip: 1,
+                ..ItemStoreConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+}
