@@ -93,6 +93,22 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
         .poll_transmit(btdht::time::Instant::from_millis(1), &mut out)
         .map_or(0, |t| t.len);
     black_box((d.leading_zeros(), sent));
+    // The small device's settings (Config::small) exist without std too.
+    let small = btdht::node::Config::small();
+    if small.max_searches == 0 {
+        return 6;
+    }
+    let mut dht = btdht::node::Dht::new(small, [4; 32], btdht::time::Instant::from_millis(0));
+    let _ = dht.ping(
+        btdht::time::Instant::from_millis(1),
+        core::net::SocketAddr::from(([192, 0, 2, 2], 6881)),
+    );
+    if dht
+        .poll_transmit(btdht::time::Instant::from_millis(1), &mut out)
+        .is_none()
+    {
+        return 7;
+    }
     // BEP 44 signatures (feature `ed25519`): sign, then verify.
     use btdht::store::{Ed25519Signer, Ed25519Verifier, SignatureSigner, SignatureVerifier};
     let signer = Ed25519Signer::from_secret_key(black_box(&[5; 32]));
