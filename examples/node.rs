@@ -496,24 +496,17 @@ fn main() -> ExitCode {
         }
         while let Some(event) = dht.poll_event() {
             match event {
-                Event::Bootstrapped { nodes } => {
-                    println!("bootstrapped {nodes}");
-                    if commands.is_some() {
-                        requested = commands.as_ref().map_or(0, Vec::len);
-                        start_commands(
-                            &mut dht,
-                            &mut commands,
-                            &mut pending,
-                            &mut gets,
-                            &mut sampled,
-                        );
-                        last_round = Some(std::time::Instant::now());
+                Event::Bootstrapped { .. } | Event::BootstrapFailed { .. } => {
+                    match event {
+                        Event::Bootstrapped { nodes } => println!("bootstrapped {nodes}"),
+                        Event::BootstrapFailed { asked } => {
+                            println!("bootstrap-failed {asked}");
+                            // What the node asks of its driver: resolve the names again.
+                            dht.set_bootstrap(now(), &resolve(&names));
+                        }
+                        _ => {}
                     }
-                }
-                Event::BootstrapFailed { asked } => {
-                    println!("bootstrap-failed {asked}");
-                    // What the node asks of its driver: resolve the names again.
-                    dht.set_bootstrap(now(), &resolve(&names));
+                    // The commands start once the bootstrap is over, however it went.
                     if commands.is_some() {
                         requested = commands.as_ref().map_or(0, Vec::len);
                         start_commands(
