@@ -31,36 +31,33 @@
 //! # Ok::<(), btdht::node::CommandError>(())
 //! ```
 
+mod addrs;
+mod hostile;
 mod link;
+mod oracle;
 pub mod scenario;
+
+pub use addrs::Stack;
+use addrs::{FIRST_ADDR, PORT, V6_PREFIX, addr_of, addr6_of};
+
+use hostile::lie;
 
 pub use link::{LinkModel, Rng};
 
 use crate::Id;
-use crate::addr::{Families, Family, LocalAddresses};
-use crate::bencode::RawValue;
-use crate::krpc::{self, Body, Message, Nodes4, Nodes6, QueryKind, Response};
+use crate::addr::{Family, LocalAddresses};
+use crate::krpc;
 use crate::node::{Config, Dht, Event};
 use crate::time::Instant;
 use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::vec::Vec;
 use core::cmp::Reverse;
-use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use core::net::SocketAddr;
 use core::time::Duration;
 use std::collections::{HashMap, HashSet};
 
-/// Virtual nodes live at 10.0.0.1, 10.0.0.2, … (node `i` at `10.0.0.0 + i + 1`, port 6881).
-const FIRST_ADDR: u32 = 0x0a00_0001;
-/// Their IPv6 addresses are global-looking, each in its own /64:
-/// `2001:db8:H:L::1` where `H:L` is the node's index.
-const V6_PREFIX: [u16; 2] = [0x2001, 0x0db8];
-/// Made-up IPv6 nodes that hostile nodes hand out live in 2001:db9::/32.
-const PHANTOM_NET6: [u16; 2] = [0x2001, 0x0db9];
 /// Per-pair latencies of IPv6 links are drawn apart from IPv4 ones.
 const V6_LINKS: u64 = 0x6666_6666_6666_6666;
-/// Made-up nodes that hostile nodes hand out live at 11.x.x.x, where nobody answers.
-const PHANTOM_NET: u32 = 0x0b00_0000;
-const PORT: u16 = 6881;
 
 /// How a node behaves towards the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,28 +75,6 @@ pub enum Behaviour {
     /// the target's, under a made-up key and signature with the highest `seq`); answers
     /// pings honestly so that it stays in tables.
     Hostile,
-}
-
-/// Which networks a node is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Stack {
-    /// IPv4 only (an address in 10.0.0.0/8).
-    V4,
-    /// IPv6 only (an address in 2001:db8::/32, its own /64).
-    V6,
-    /// Both, one `Dht` with a table each.
-    Dual,
-}
-
-impl Stack {
-    /// The families it runs.
-    pub fn families(self) -> Families {
-        match self {
-            Stack::V4 => Families::V4,
-            Stack::V6 => Families::V6,
-            Stack::Dual => Families::BOTH,
-        }
-    }
 }
 
 /// What the queue holds.
@@ -375,66 +350,6 @@ impl Sim {
         self.run_until(until);
     }
 
-    /// The ids of the `k` live nodes closest to `target` that a stranger can reach
-    /// (honest or hostile: not silent, not behind a NAT) and that joined by `joined_by`,
-    /// leaving out `except`, closest first. This is the oracle a lookup is scored
-    /// against.
-    pub fn closest_reachable(
-        &self,
-        target: &Id,
-        k: usize,
-        except: Option<usize>,
-        joined_by: Instant,
-    ) -> Vec<Id> {
-        self.closest_reachable_in(None, target, k, except, joined_by)
-    }
-
-    /// [`Sim::closest_reachable`] among the nodes on `family`'s network (every node for
-    /// `None`): the oracle of a lookup in that family's table.
-    pub fn closest_reachable_in(
-        &self,
-        family: Option<Family>,
-        target: &Id,
-        k: usize,
-        except: Option<usize>,
-        joined_by: Instant,
-    ) -> Vec<Id> {
-        let on = |n: &SimNode| match family {
-            None => true,
-            Some(Family::V4) => n.stack != Stack::V6,
-            Some(Family::V6) => n.stack != Stack::V4,
-        };
-        let mut ids: Vec<Id> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(i, n)| Some(*i) != except && n.joined <= joined_by && reachable(n) && on(n))
-            .map(|(_, n)| *n.dht.id())
-            .collect();
-        if ids.len() > k {
-            ids.select_nth_unstable_by_key(k, |id| id.distance(target));
-            ids.truncate(k);
-        }
-        ids.sort_by_key(|id| id.distance(target));
-        ids
-    }
-
-    /// The behaviour of the node with this id, if it is one of ours.
-    pub fn behaviour_of(&self, id: &Id) -> Option<Behaviour> {
-        self.by_id
-            .get(id)
-            .and_then(|&i| self.nodes.get(i))
-            .map(|n| n.behaviour)
-    }
-
-    /// Whether the node with this id is live and reachable by a stranger.
-    pub fn is_reachable(&self, id: &Id) -> bool {
-        self.by_id
-            .get(id)
-            .and_then(|&i| self.nodes.get(i))
-            .is_some_and(reachable)
-    }
-
     fn push(&mut self, at: Instant, what: What) {
         self.seq += 1;
         self.queue.push(Reverse(Scheduled {
@@ -626,78 +541,4 @@ impl Sim {
 
 fn reachable(n: &SimNode) -> bool {
     n.live && matches!(n.behaviour, Behaviour::Honest | Behaviour::Hostile)
-}
-
-fn addr_of(index: usize) -> SocketAddr {
-    let ip = FIRST_ADDR.saturating_add(index as u32);
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), PORT))
-}
-
-fn addr6_of(index: usize) -> SocketAddr {
-    let [p0, p1] = V6_PREFIX;
-    let (hi, lo) = ((index >> 16) as u16, index as u16);
-    let ip = Ipv6Addr::new(p0, p1, hi, lo, 0, 0, 0, 1);
-    SocketAddr::V6(SocketAddrV6::new(ip, PORT, 0, 0))
-}
-
-/// A hostile node's answer to `bytes`, if it lies about this kind of message (`v6`: the
-/// query came over IPv6, so the made-up nodes go in `nodes6`).
-fn lie(rng: &mut Rng, node: &SimNode, bytes: &[u8], v6: bool) -> Option<Vec<u8>> {
-    let msg = Message::decode(bytes).ok()?;
-    let Body::Query(q) = &msg.body else {
-        return None;
-    };
-    let (target, item) = match q.kind {
-        QueryKind::FindNode { target, .. } => (target, false),
-        QueryKind::GetPeers { info_hash, .. } => (info_hash, false),
-        QueryKind::Get { target, .. } => (target, true),
-        _ => return None,
-    };
-    // Eight made-up nodes a hair away from the target, where nobody answers.
-    let mut compact = [0u8; 8 * 26];
-    for entry in compact.chunks_mut(26) {
-        let mut id = *target.as_bytes();
-        let noise = rng.next_u64().to_be_bytes();
-        for (b, n) in id.iter_mut().skip(12).zip(noise) {
-            *b ^= n;
-        }
-        entry[..20].copy_from_slice(&id);
-        let ip = PHANTOM_NET | (rng.next_u64() as u32 & 0x00ff_ffff);
-        entry[20..24].copy_from_slice(&ip.to_be_bytes());
-        entry[24..].copy_from_slice(&PORT.to_be_bytes());
-    }
-    let mut compact6 = [0u8; 8 * 38];
-    if v6 {
-        for (entry, v4) in compact6.chunks_mut(38).zip(compact.chunks(26)) {
-            entry[..20].copy_from_slice(&v4[..20]);
-            let [p0, p1] = PHANTOM_NET6;
-            let ip = Ipv6Addr::new(p0, p1, 0, 0, 0, 0, 0, rng.next_u64() as u16);
-            entry[20..36].copy_from_slice(&ip.octets());
-            entry[36..].copy_from_slice(&PORT.to_be_bytes());
-        }
-    }
-    let mut r = Response::new(*node.dht.id());
-    if v6 {
-        r.nodes6 = Nodes6::from_bytes(&compact6);
-    } else {
-        r.nodes = Nodes4::from_bytes(&compact);
-    }
-    r.token = Some(b"not a token");
-    if item {
-        r.value = RawValue::new(b"6:forged").ok();
-        r.key = Some(&[0x66; 32]);
-        r.signature = Some(&[0x66; 64]);
-        r.seq = Some(i64::MAX);
-    }
-    let answer = Message {
-        transaction_id: msg.transaction_id,
-        version: None,
-        ip: None,
-        read_only: false,
-        body: Body::Response(r),
-    };
-    let mut out = alloc::vec![0u8; krpc::MAX_DATAGRAM_LEN];
-    let n = answer.encode(&mut out).ok()?;
-    out.truncate(n);
-    Some(out)
 }

@@ -9,8 +9,12 @@
 //! sends what it returns, routes each answer to the one search it belongs to, and keeps
 //! finished searches readable through [`QueryInfo`](super::QueryInfo).
 
+mod end;
 mod item;
 mod scrape;
+mod store;
+
+use store::Storing;
 
 pub(crate) use item::{Checked, ItemState, PutRequest};
 pub(crate) use scrape::ScrapeState;
@@ -20,14 +24,13 @@ use super::outgoing::OutBody;
 use super::{AnnouncePort, Event, QueryId};
 use crate::addr::{Family, LocalAddresses};
 use crate::id::Id;
-use crate::krpc::{ErrorCode, Response};
-use crate::lookup::{Lookup, LookupStats, StoredToken};
+use crate::krpc::Response;
+use crate::lookup::{Lookup, LookupStats};
 use crate::routing::Node;
 use crate::store::{Item, SignatureVerifier};
 use crate::time::Instant;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeSet, VecDeque};
-use alloc::vec::Vec;
 use arrayvec::ArrayVec;
 use core::net::SocketAddr;
 use smallvec::SmallVec;
@@ -115,17 +118,6 @@ impl Judge<'_> {
     fn accepts(&self, node: &Node) -> bool {
         node.id != *self.own_id && node.addr.port() != 0 && self.local.accepts(node.addr.ip())
     }
-}
-
-/// The second phase of an announce or a put: a query to each of the closest nodes that
-/// gave a token, then the answers.
-#[derive(Clone, Debug)]
-struct Storing {
-    /// At most [`MAX_STORES`], in fact `k`: sized to what it holds.
-    targets: Vec<(Node, StoredToken)>,
-    sent: usize,
-    pending: usize,
-    accepted: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -359,15 +351,6 @@ impl Search {
                 .is_some_and(|i| i.is_immutable() && i.best.is_some())
     }
 
-    /// Whether the search has a second phase: an announce, or a put with an item.
-    fn stores(&self) -> bool {
-        match self.kind {
-            Kind::Announce { .. } => true,
-            Kind::PutItem => self.item.as_ref().is_some_and(|i| i.put.is_some()),
-            _ => false,
-        }
-    }
-
     /// The next seed query or lookup step to send now, if any. The node sends it, or
     /// reports [`Search::on_failure`] and, for a lookup step, stops asking for this round.
     pub(crate) fn next_lookup_query(&mut self, now: Instant) -> Option<Request> {
@@ -435,53 +418,6 @@ impl Search {
         })
     }
 
-    /// Once the lookup is over, the second phase of an announce or a put: the next
-    /// `announce_peer` or `put` to one of the closest nodes that gave a token.
-    pub(crate) fn next_store_query(&mut self) -> Option<Request> {
-        if matches!(self.phase, Phase::Lookup) && self.lookups_finished() && self.stores() {
-            {
-                let targets = self
-                    .closest()
-                    .filter_map(|(n, t)| Some((n, StoredToken::from_slice(t?))))
-                    .take(MAX_STORES)
-                    .collect();
-                self.phase = Phase::Storing(Box::new(Storing {
-                    targets,
-                    sent: 0,
-                    pending: 0,
-                    accepted: 0,
-                }));
-            }
-        }
-        let Phase::Storing(st) = &mut self.phase else {
-            return None;
-        };
-        let (node, token) = st.targets.get(st.sent)?.clone();
-        st.sent += 1;
-        st.pending += 1;
-        let body = match self.kind {
-            Kind::Announce { port, seed } => OutBody::QueryAnnounce {
-                info_hash: self.target,
-                port,
-                seed,
-                token,
-            },
-            _ => {
-                self.put_request()?;
-                OutBody::QueryPut {
-                    token,
-                    query: self.id,
-                }
-            }
-        };
-        Some(Request {
-            to: node.addr,
-            expect: Some(node.id),
-            body,
-            role: Role::Store,
-        })
-    }
-
     /// A query failed: no answer in time, an error answer, or it could not be sent (the
     /// transaction table is full).
     pub(crate) fn on_failure(&mut self, role: Role, to: SocketAddr, expect: Option<Id>) {
@@ -493,22 +429,6 @@ impl Search {
             }
             Role::Seed(_) => self.seeds_pending = self.seeds_pending.saturating_sub(1),
             Role::Store => self.on_stored(false),
-        }
-    }
-
-    /// A store was refused with `code` (a BEP 44 put's error answer).
-    pub(crate) fn on_refused(&mut self, code: ErrorCode) {
-        if let Some(i) = &mut self.item {
-            i.record_refusal(code);
-        }
-    }
-
-    fn on_stored(&mut self, accepted: bool) {
-        if let Phase::Storing(st) = &mut self.phase {
-            st.pending = st.pending.saturating_sub(1);
-            if accepted {
-                st.accepted += 1;
-            }
         }
     }
 
@@ -600,80 +520,6 @@ impl Search {
             });
         }
         valid
-    }
-
-    /// If the search is over, marks it done and returns the event that says so (none for
-    /// a refresh, or a bootstrap that found nobody). `nodes` is the size of the routing
-    /// tables, for [`Event::Bootstrapped`].
-    pub(crate) fn poll_finished(&mut self, now: Instant, nodes: usize) -> Option<Option<Event>> {
-        let over = match &self.phase {
-            // An announce or a put goes on to its second phase first
-            // ([`Search::next_store_query`]).
-            Phase::Lookup => self.lookups_finished() && !self.stores(),
-            Phase::Storing(st) => st.sent >= st.targets.len() && st.pending == 0,
-            Phase::Done => false,
-        };
-        if !over {
-            return None;
-        }
-        let elapsed = now.saturating_duration_since(self.started);
-        let stats = self.stats();
-        let (query, target) = (self.id, self.target);
-        let accepted = match &self.phase {
-            Phase::Storing(st) => Some(st.accepted),
-            _ => None,
-        };
-        let event = match (self.kind, accepted) {
-            (Kind::Bootstrap, _) => (nodes > 0).then_some(Event::Bootstrapped { nodes }),
-            (Kind::Refresh, _) => None,
-            (Kind::FindNode | Kind::GetPeers | Kind::GetItem, _) => Some(Event::LookupDone {
-                query,
-                target,
-                stats,
-                elapsed,
-            }),
-            (Kind::Announce { .. }, Some(accepted)) => Some(Event::Announced {
-                query,
-                info_hash: target,
-                accepted,
-                stats,
-                elapsed,
-            }),
-            (Kind::PutItem, Some(stored)) => {
-                let (refused, error) = self
-                    .item
-                    .as_ref()
-                    .map_or((0, None), |i| (i.refused, i.error));
-                Some(Event::ItemPut {
-                    query,
-                    target,
-                    stored,
-                    refused,
-                    error,
-                    stats,
-                    elapsed,
-                })
-            }
-            (Kind::Scrape, _) => {
-                let (seeds, peers, responses) = self
-                    .scrape
-                    .as_deref_mut()
-                    .map_or((0, 0, 0), ScrapeState::finish);
-                Some(Event::Scraped {
-                    query,
-                    info_hash: target,
-                    seeds,
-                    peers,
-                    responses,
-                    stats,
-                    elapsed,
-                })
-            }
-            (Kind::Announce { .. } | Kind::PutItem, None) => None,
-        };
-        self.phase = Phase::Done;
-        self.peers_seen = BTreeSet::new();
-        Some(event)
     }
 }
 
