@@ -13,6 +13,9 @@ pub enum Phase {
         /// To join.
         of: usize,
     },
+    /// Every node joined; the network settles for 30 s of virtual time, the faults are
+    /// drawn, and any outage and the recovery after it run. Told once, as it starts.
+    WarmingUp,
     /// Announces finished: `done` of `of`.
     Announcing {
         /// Finished so far.
@@ -30,6 +33,9 @@ pub enum Phase {
 }
 
 /// What a progress callback is told.
+///
+/// The callback only reads: a run calls it with the same values, at the same points,
+/// whatever it does, and the run's trace is the same with or without it.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
     /// The phase and how far it is.
@@ -38,6 +44,11 @@ pub struct Progress {
     pub virtual_time: Duration,
     /// Datagrams delivered so far.
     pub delivered: u64,
+    /// Whether this is one of the about 20 steps a log marks in building and looking
+    /// up (every 5 %, and each phase's end), and each half second of virtual time while
+    /// the last announces finish. The calls between them (every 0.25 % of the joins,
+    /// every lookup started, every announce sent) are for a live display.
+    pub milestone: bool,
 }
 
 /// One lookup's outcome.

@@ -25,29 +25,31 @@ impl Scenario {
     pub fn run(&self, mut progress: impl FnMut(&Progress)) -> Report {
         let mut sim = Sim::new(self.seed, self.link);
         let start = sim.now();
-        let report = |sim: &Sim, phase| Progress {
+        let report = |sim: &Sim, phase, milestone| Progress {
             phase,
             virtual_time: sim.now().saturating_duration_since(start),
             delivered: sim.delivered(),
+            milestone,
         };
 
         // Build: nodes join one by one, each through up to three earlier ones.
         let step = (self.nodes / 20).max(1);
+        let tick = (self.nodes / 400).max(1);
         for i in 0..self.nodes {
             self.join(&mut sim);
             sim.run_for(self.join_interval);
             while sim.poll_event().is_some() {}
-            if (i + 1) % step == 0 || i + 1 == self.nodes {
-                let done = i + 1;
-                progress(&report(
-                    &sim,
-                    Phase::Building {
-                        done,
-                        of: self.nodes,
-                    },
-                ));
+            let done = i + 1;
+            let milestone = done % step == 0 || done == self.nodes;
+            if milestone || done % tick == 0 {
+                let phase = Phase::Building {
+                    done,
+                    of: self.nodes,
+                };
+                progress(&report(&sim, phase, milestone));
             }
         }
+        progress(&report(&sim, Phase::WarmingUp, false));
         sim.run_for(Duration::from_secs(30));
         while sim.poll_event().is_some() {}
 
@@ -108,18 +110,21 @@ impl Scenario {
             }
             sim.run_for(self.lookup_interval);
             done += self.drain_announces(&mut sim, &mut pending);
+            let phase = Phase::Announcing {
+                done,
+                of: self.lookups,
+            };
+            progress(&report(&sim, phase, false));
         }
         let deadline = sim.now() + Duration::from_secs(120);
         while !pending.is_empty() && sim.now() < deadline {
             sim.run_for(Duration::from_millis(500));
             done += self.drain_announces(&mut sim, &mut pending);
-            progress(&report(
-                &sim,
-                Phase::Announcing {
-                    done,
-                    of: self.lookups,
-                },
-            ));
+            let phase = Phase::Announcing {
+                done,
+                of: self.lookups,
+            };
+            progress(&report(&sim, phase, true));
         }
         pending.clear();
 
@@ -155,28 +160,29 @@ impl Scenario {
             }
             sim.run_for(self.lookup_interval);
             finished += self.drain_lookups(&mut sim, &mut pending, &mut active, &mut records);
-            if finished / step != (finished.saturating_sub(1)) / step || j + 1 == self.lookups {
-                progress(&report(
-                    &sim,
-                    Phase::LookingUp {
-                        done: finished,
-                        of: self.lookups,
-                    },
-                ));
-            }
+            let milestone =
+                finished / step != (finished.saturating_sub(1)) / step || j + 1 == self.lookups;
+            let phase = Phase::LookingUp {
+                done: finished,
+                of: self.lookups,
+            };
+            progress(&report(&sim, phase, milestone));
         }
         let deadline = sim.now() + Duration::from_secs(120);
         while !pending.is_empty() && sim.now() < deadline {
             sim.run_for(Duration::from_millis(500));
             finished += self.drain_lookups(&mut sim, &mut pending, &mut active, &mut records);
-        }
-        progress(&report(
-            &sim,
-            Phase::LookingUp {
+            let phase = Phase::LookingUp {
                 done: finished,
                 of: self.lookups,
-            },
-        ));
+            };
+            progress(&report(&sim, phase, false));
+        }
+        let phase = Phase::LookingUp {
+            done: finished,
+            of: self.lookups,
+        };
+        progress(&report(&sim, phase, true));
 
         Report {
             lookups: records,
