@@ -9,12 +9,8 @@ cd "$(dirname "$0")/.."
 lookups=${1:-1000}
 cargo build --quiet --release --features sim --example simulate
 sim=target/release/examples/simulate
-declare -A settings=(
-    ["btdht defaults"]=""
-    ["libtorrent-like"]="--alpha 5 --soft-timeout-ms 1000 --attempts 1 --sibling-probe 0"
-    ["anacrolix-like"]="--alpha 3 --soft-timeout-ms 2000 --attempts 1 --sibling-probe 0"
-    ["mainline-like"]="--k 20 --alpha 20 --soft-timeout-ms 2000 --attempts 1 --sibling-probe 0"
-)
+# shellcheck source=ci/sim-settings.sh
+source ci/sim-settings.sh
 networks=(
     "healthy:"
     "faults:--loss 0.1 --churn 0.2 --silent 0.2"
@@ -24,7 +20,7 @@ networks=(
 # table of the fields docs/SIMULATOR.md quotes (to stdout).
 echo "| settings | network | correct | found peer | median / p90 queries | median hops | settled median / p90 / p99 ms | peer median ms |"
 echo "|---|---|---|---|---|---|---|---|"
-for name in "btdht defaults" "libtorrent-like" "anacrolix-like" "mainline-like"; do
+for name in "${setting_names[@]}"; do
     for net in "${networks[@]}"; do
         # shellcheck disable=SC2086
         line=$($sim --nodes 10000 --lookups "$lookups" ${settings[$name]} ${net#*:} 2>/dev/null | grep '^summary')
