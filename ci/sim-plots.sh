@@ -24,9 +24,9 @@ networks=(
     "hostile|20 % hostile nodes|--hostile 0.2"
     "dual|Dual stack: 60 % IPv4-only, 10 % IPv6-only, 30 % both|--ipv6 0.1 --dual 0.3"
 )
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$out"
+# The per-lookup samples stay in target/sim-samples/, to draw again without the runs.
+tmp=target/sim-samples
+mkdir -p "$out" "$tmp"
 for net in "${networks[@]}"; do
     IFS='|' read -r key title flags <<<"$net"
     runs=()

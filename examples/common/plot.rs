@@ -159,11 +159,15 @@ fn cdf(mut values: Vec<f64>, of: usize) -> Vec<(f64, f64)> {
     points
 }
 
-/// A logarithmic milliseconds axis from a power of ten at or below the smallest value
-/// to one at or above the largest.
+/// A logarithmic milliseconds axis from a power of ten at or below the first percentile
+/// of the values (the few below it, such as a peer the searching node stored itself,
+/// are drawn at the axis' start, where the curve's height still counts them) to one at
+/// or above the largest.
 fn ms_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::MAX, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let lo = lo.clamp(1.0, hi);
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    let lo = v.get(v.len() / 100).copied().unwrap_or(1.0).max(1.0);
+    let hi = v.last().copied().unwrap_or(10.0).max(lo);
     (
         10f64.powf(lo.log10().floor()),
         10f64.powf(hi.log10().ceil()).max(10.0),
