@@ -7,7 +7,7 @@
 # setting's cumulative distribution of the time to the first peer, its correctness in the
 # legend; docs/sim/run-NETWORK.svg is our defaults' own figure (time to the first peer and
 # to settle, queries per lookup). The same runs draw the same files. Run by hand (about
-# 6 minutes on 2 cores; not part of .ci/run, which runs tests/sim_plot.rs instead):
+# 7 minutes on 2 cores; not part of .ci/run, which runs tests/sim_plot.rs instead):
 #   bash ci/sim-plots.sh [LOOKUPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
