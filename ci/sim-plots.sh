@@ -22,7 +22,7 @@ networks=(
     "healthy|Healthy network|"
     "faults|10 % loss, 20 % churn, 20 % silent nodes|--loss 0.1 --churn 0.2 --silent 0.2"
     "hostile|20 % hostile nodes|--hostile 0.2"
-    "dual|Dual stack: 60 % IPv4-only, 10 % IPv6-only, 30 % both|--ipv6 0.1 --dual 0.3"
+    "dual|Dual stack, 10 % IPv6-only, 30 % both|--ipv6 0.1 --dual 0.3"
 )
 # The per-lookup samples stay in target/sim-samples/, to draw again without the runs.
 tmp=target/sim-samples

@@ -208,7 +208,8 @@ fn cdf_panel(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        // A cumulative distribution leaves its upper left empty.
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .draw()?;
@@ -312,7 +313,7 @@ fn queries_panel(
 pub fn comparison_figure(title: &str, runs: &[(String, Vec<Sample>)]) -> Result<String, Failed> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1000, 540)).into_drawing_area();
         root.fill(&WHITE)?;
         let series: Vec<(String, Vec<(f64, f64)>)> = runs
             .iter()
