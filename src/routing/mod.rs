@@ -36,8 +36,11 @@
 //! [`RoutingTable::closest`] visits buckets in exact XOR-distance order and
 //! insertion-sorts only the entries of the buckets it reads — usually one — into a
 //! fixed-size buffer, comparing the first 64 bits of distances; it never allocates and
-//! never sorts the whole table. Inserting
-//! touches one bucket plus two ordered indexes (per IP, per address).
+//! never sorts the whole table. Inserting touches one bucket, its replacement cache and
+//! one hash index of addresses keyed by IP (which also counts entries per IP). Buckets,
+//! caches and the index get their room when a split creates a bucket, so an insert that
+//! does not split the table allocates nothing (with the default sizes; a `k` or cache
+//! size over 256 grows as it fills).
 //!
 //! ```
 //! use btdht::addr::Family;
