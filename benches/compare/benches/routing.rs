@@ -22,10 +22,10 @@
 //!
 //! The machine's speed drifts between criterion's measurement windows, so before the
 //! groups run the bench also measures the two insert ratios paired: short rounds that
-//! alternate btdht and mainline on the same work (one fill each; 4 096 fresh inserts
-//! each, in clones of 256), one ratio mainline/btdht per round. It prints the median and
-//! p10–p90 and writes them to `target/criterion/routing_paired/<group>.json` for
-//! `report.py`.
+//! alternate btdht and mainline on the same work (201 rounds of one whole fill each;
+//! 1 024 rounds of the same 256 fresh nodes into a clone of each table), one ratio
+//! mainline/btdht per round. It prints the median and p10–p90 and writes them to
+//! `target/criterion/routing_paired/<group>.json` for `report.py`.
 //!
 //! Before the benchmarks run, it prints each table's size and how the fresh inserts fare,
 //! since the two tables keep different nodes (K = 8 plus a replacement cache and bucket
@@ -283,23 +283,27 @@ fn mainline_batch(
     start.elapsed()
 }
 
-/// Rounds of the paired measurement.
-const ROUNDS: usize = 101;
-
-/// Runs `ROUNDS` rounds alternating `ours` and `theirs` (which goes first alternates
-/// too), one ratio theirs/ours per round; prints and saves median and p10–p90.
-fn paired(group: &str, mut ours: impl FnMut() -> Duration, mut theirs: impl FnMut() -> Duration) {
+/// Runs `rounds` rounds alternating `ours` and `theirs` on the same work (which goes
+/// first alternates too; round `r` is passed to both), one ratio theirs/ours per round;
+/// prints and saves median and p10–p90. Short rounds: a round the scheduler interrupts
+/// is an outlier the median ignores.
+fn paired(
+    group: &str,
+    rounds: usize,
+    mut ours: impl FnMut(usize) -> Duration,
+    mut theirs: impl FnMut(usize) -> Duration,
+) {
     // Warm both up once.
-    ours();
-    theirs();
-    let mut ratios: Vec<f64> = (0..ROUNDS)
+    ours(0);
+    theirs(0);
+    let mut ratios: Vec<f64> = (0..rounds)
         .map(|r| {
             let (a, b) = if r % 2 == 0 {
-                let a = ours();
-                (a, theirs())
+                let a = ours(r);
+                (a, theirs(r))
             } else {
-                let b = theirs();
-                (ours(), b)
+                let b = theirs(r);
+                (ours(r), b)
             };
             b.as_secs_f64() / a.as_secs_f64()
         })
@@ -308,14 +312,13 @@ fn paired(group: &str, mut ours: impl FnMut() -> Duration, mut theirs: impl FnMu
     let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
     let (p10, median, p90) = (at(0.1), at(0.5), at(0.9));
     println!(
-        "{group}: mainline/btdht paired over {ROUNDS} rounds: median {median:.2}× (p10 {p10:.2}×, p90 {p90:.2}×)"
+        "{group}: mainline/btdht paired over {rounds} rounds: median {median:.2}× (p10 {p10:.2}×, p90 {p90:.2}×)"
     );
     let dir = std::path::Path::new("target/criterion/routing_paired");
-    let json = format!(
-        "{{\"rounds\": {ROUNDS}, \"median\": {median}, \"p10\": {p10}, \"p90\": {p90}}}\n"
-    );
-    if let Err(e) =
-        std::fs::create_dir_all(dir).and_then(|()| std::fs::write(dir.join(format!("{group}.json")), json))
+    let json =
+        format!("{{\"rounds\": {rounds}, \"median\": {median}, \"p10\": {p10}, \"p90\": {p90}}}\n");
+    if let Err(e) = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{group}.json")), json))
     {
         eprintln!("could not save the paired ratio of {group}: {e}");
     }
@@ -334,26 +337,35 @@ fn insert(c: &mut Criterion) {
 
     paired(
         "routing_fill",
-        || btdht_fill(bt_own, &bt_nodes),
-        || mainline_fill(ml_own, &ml_nodes),
+        201,
+        |_| btdht_fill(bt_own, &bt_nodes),
+        |_| mainline_fill(ml_own, &ml_nodes),
     );
-    let all = |f: &mut dyn FnMut(usize) -> Duration| {
-        (0..FRESH / CHUNK).map(|k| f(k * CHUNK)).sum::<Duration>()
-    };
+    // One round: the same 256 fresh nodes into a clone of each table.
+    let chunk = |r: usize| (r % (FRESH / CHUNK)) * CHUNK;
     paired(
         "routing_insert",
-        || all(&mut |off| btdht_batch(&bt, &bt_fresh, off, CHUNK)),
-        || all(&mut |off| mainline_batch(&ml, &ml_fresh, off, CHUNK)),
+        1024,
+        |r| btdht_batch(&bt, &bt_fresh, chunk(r), CHUNK),
+        |r| mainline_batch(&ml, &ml_fresh, chunk(r), CHUNK),
     );
 
     let inserts = bt_nodes.len() as u32;
     let mut g = c.benchmark_group("routing_fill");
     g.bench_function(BenchmarkId::new("btdht", INSERT_BASE), |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| btdht_fill(bt_own, &bt_nodes)).sum::<Duration>() / inserts)
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| btdht_fill(bt_own, &bt_nodes))
+                .sum::<Duration>()
+                / inserts
+        })
     });
     g.bench_function(BenchmarkId::new("mainline", INSERT_BASE), |b| {
         b.iter_custom(|iters| {
-            (0..iters).map(|_| mainline_fill(ml_own, &ml_nodes)).sum::<Duration>() / inserts
+            (0..iters)
+                .map(|_| mainline_fill(ml_own, &ml_nodes))
+                .sum::<Duration>()
+                / inserts
         })
     });
     g.finish();
