@@ -8,9 +8,11 @@
 //! the table never allocates (a lookup after a split, or an insert that outgrows a
 //! reservation the configuration made too small, rehashes; nothing is lost).
 //!
-//! The hash is keyed by the table's own id. A run is never longer than the entries the
-//! table holds, so even ids chosen to collide cost no more than a scan of the table; the
-//! per-IP cap bounds how many entries one IP adds to a run.
+//! The hash is keyed: by default from the table's own id, which is public; a node keys it
+//! from its secret seed ([`RoutingTable::with_index_key`](super::RoutingTable::with_index_key)),
+//! so that nobody can pick addresses that collide. Even then a run is never longer than
+//! the entries the table holds: addresses chosen to collide would cost no more than a
+//! scan of the table, and the per-IP cap bounds what one IP adds to a run.
 
 use super::entry::Node;
 use crate::id::Id;
@@ -37,6 +39,22 @@ impl AddrIndex {
             slots: Vec::new(),
             len: 0,
             key: u64::from_le_bytes(key) | 1,
+        }
+    }
+
+    /// The hash key.
+    pub(super) fn key(&self) -> u64 {
+        self.key
+    }
+
+    /// Hashes with another key from now on (every node moves to its new home).
+    pub(super) fn rekey(&mut self, key: u64) {
+        self.key = key | 1;
+        let fresh = alloc::vec![None; self.slots.len()];
+        let old = core::mem::replace(&mut self.slots, fresh);
+        self.len = 0;
+        for node in old.into_iter().flatten() {
+            self.place(node);
         }
     }
 
@@ -221,6 +239,17 @@ mod tests {
         for n in &nodes {
             ix.add(*n);
         }
+        assert!(nodes.iter().all(|n| ix.get(&n.addr) == Some(n.id)));
+    }
+
+    #[test]
+    fn rekeying_keeps_every_node_findable() {
+        let mut ix = AddrIndex::new(&Id::from_bytes([3; 20]));
+        let nodes: Vec<Node> = (0..60u32).map(|i| node(i * 104_729, 6881)).collect();
+        for n in &nodes {
+            ix.add(*n);
+        }
+        ix.rekey(0xdead_beef);
         assert!(nodes.iter().all(|n| ix.get(&n.addr) == Some(n.id)));
     }
 }

@@ -412,7 +412,8 @@ impl RoutingTable {
     /// are dropped, and an entry with the new id itself is dropped.
     #[must_use]
     pub fn with_own_id(&self, own_id: Id, now: Instant) -> RoutingTable {
-        let mut table = RoutingTable::new(own_id, self.family, self.config);
+        let mut table =
+            RoutingTable::new(own_id, self.family, self.config).with_index_key(self.index.key());
         let mut entries: Vec<&Entry> = self
             .buckets
             .iter()

@@ -158,6 +158,19 @@ impl RoutingTable {
         table
     }
 
+    /// The same table with its address index hashed with `key`, a secret (a [`Dht`]
+    /// derives it from its seed): without one the index is keyed by our own id, which
+    /// every node we talk to learns, and addresses could be chosen to collide in it. A
+    /// collision only costs time, bounded by a scan of the table; decisions do not
+    /// depend on the key.
+    ///
+    /// [`Dht`]: crate::node::Dht
+    #[must_use]
+    pub fn with_index_key(mut self, key: u64) -> Self {
+        self.index.rekey(key);
+        self
+    }
+
     /// Room in the index for everything the buckets and caches can hold now.
     fn reserve_index(&mut self) {
         let cache = self.config.replacement_cache;
