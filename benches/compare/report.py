@@ -108,6 +108,10 @@ def codec_tables(t):
             print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.1f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
 
 
+def ratio(r):
+    return f"{r:.0f}×" if r >= 10 else f"{r:.2f}×"
+
+
 def routing_table(t, paired):
     print("| operation | inserts attempted | btdht | " + " | ".join(ROUTING_PEERS) + " | "
           + " | ".join(f"{p}/btdht" for p in ROUTING_PEERS)
@@ -118,7 +122,7 @@ def routing_table(t, paired):
             ours = t.get((op, "btdht", size))
             peers = [t.get((op, p, size)) for p in ROUTING_PEERS]
             times = ["—" if v is None else fmt(v) for v in peers]
-            ratios = ["—" if v is None or ours is None else f"{v / ours:.2f}×" for v in peers]
+            ratios = ["—" if v is None or ours is None else ratio(v / ours) for v in peers]
             p = paired.get(op)
             pair = "—" if p is None else f"{p[0]:.2f}× ({p[1]:.2f}–{p[2]:.2f})"
             print(f"| {label} | {size:,} | {'—' if ours is None else fmt(ours)} | "
