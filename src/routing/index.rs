@@ -3,16 +3,18 @@
 //!
 //! An open-addressing hash table with linear probing, keyed by IP alone, so that the
 //! entries of one IP lie in one probe run: the same walk that finds an address counts
-//! its IP. The slot array is sized once per bucket split for the most nodes the table's
+//! its IP. When a split creates a bucket, the slot array is sized for the most nodes the
 //! buckets and caches can then hold, at most half full, so an insert that does not split
-//! the table never allocates (a lookup after a split, or an insert that outgrows a
-//! reservation the configuration made too small, rehashes; nothing is lost).
+//! the table never allocates. (A split, or an insert past a reservation the
+//! configuration made too small, rehashes into a larger array; nothing is lost.)
 //!
-//! The hash is keyed: by default from the table's own id, which is public; a node keys it
-//! from its secret seed ([`RoutingTable::with_index_key`](super::RoutingTable::with_index_key)),
-//! so that nobody can pick addresses that collide. Even then a run is never longer than
-//! the entries the table holds: addresses chosen to collide would cost no more than a
-//! scan of the table, and the per-IP cap bounds what one IP adds to a run.
+//! The hash is a keyed mix, by default keyed from the table's own id, which is public; a
+//! node keys it from its secret seed
+//! ([`RoutingTable::with_index_key`](super::RoutingTable::with_index_key)), which makes
+//! colliding addresses hard to aim at. It is not a cryptographic hash; what bounds the
+//! cost of collisions is that a run is never longer than the entries the table holds:
+//! at worst a lookup scans the table, and the per-IP cap bounds what one IP adds to a
+//! run.
 
 use super::entry::Node;
 use crate::id::Id;

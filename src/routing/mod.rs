@@ -159,10 +159,10 @@ impl RoutingTable {
     }
 
     /// The same table with its address index hashed with `key`, a secret (a [`Dht`]
-    /// derives it from its seed): without one the index is keyed by our own id, which
-    /// every node we talk to learns, and addresses could be chosen to collide in it. A
-    /// collision only costs time, bounded by a scan of the table; decisions do not
-    /// depend on the key.
+    /// derives it from its seed). Without one the index is keyed by our own id, which
+    /// every node we talk to learns, so addresses could be picked to collide in it. A
+    /// collision only costs time, at worst a scan of the table; no decision depends on
+    /// the key.
     ///
     /// [`Dht`]: crate::node::Dht
     #[must_use]
