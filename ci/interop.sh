@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Interop tests: examples/node.rs against libtorrent and bittorrent-dht, on loopback only.
+# Interop tests: examples/node.rs, and btdht-tokio's examples, against libtorrent and
+# bittorrent-dht, on loopback only.
 # They run inside a private network namespace this script makes itself (`unshare -n`).
 #
 #   libtorrent IPv4   libtorrent-rasterbar 2.0 (Debian's python3-libtorrent) on 127.0.0.x
 #   libtorrent IPv6   the same on [::1]: nodes6, 18-byte compact peers
 #   bittorrent-dht    webtorrent's bittorrent-dht (npm, pinned in ci/interop/package.json)
+#   btdht-tokio       the driver crate's examples (get_peers, announce, put_get), each a
+#                     fresh node bootstrapping off libtorrent, on 127.0.0.x (cases 3, 4, 5)
 #
 # Cases, both directions (see ci/interop/*_cases.*):
 #   1. our node pings / find_nodes / get_peers them and gets valid answers;
@@ -26,6 +29,7 @@ cd "$(dirname "$SELF")/.."
 ROOT=$PWD
 LOGS=${INTEROP_LOGS:-$ROOT/target/interop}
 NODE_BIN=$ROOT/target/release/examples/node
+EXAMPLES=$ROOT/target/release/examples
 PY=/usr/bin/python3 # Debian's: python3-libtorrent installs for it, not for pyenv's
 # Each harness bounds its own waits (~75 s in all at worst; ~7 s when all goes well).
 CASE_TIMEOUT=${INTEROP_CASE_TIMEOUT:-90}
@@ -84,6 +88,12 @@ if [ "${BTDHT_INTEROP_IN_NETNS:-}" != 1 ]; then
     cargo build --release --features ed25519 --example node --quiet \
         || die "cargo build --release --features ed25519 --example node failed"
     [ -x "$NODE_BIN" ] || die "$NODE_BIN missing after build"
+    echo "interop: cargo build --release -p btdht-tokio --examples"
+    cargo build --release -p btdht-tokio --examples --quiet \
+        || die "cargo build --release -p btdht-tokio --examples failed"
+    for ex in get_peers announce put_get; do
+        [ -x "$EXAMPLES/$ex" ] || die "$EXAMPLES/$ex missing after build"
+    done
 
     echo "interop: libtorrent-rasterbar $LT_VERSION, bittorrent-dht $DHT_VERSION, node $(node --version)"
     echo "interop: entering a private network namespace (unshare -n)"
@@ -123,12 +133,20 @@ run() { # name, command...: bounded in time; its output is kept and shown
 run libtorrent-v4 "$PY" ci/interop/libtorrent_cases.py --node "$NODE_BIN" --family 4
 run libtorrent-v6 "$PY" ci/interop/libtorrent_cases.py --node "$NODE_BIN" --family 6
 run bittorrent-dht node ci/interop/bittorrent_dht_cases.mjs --node "$NODE_BIN"
+run tokio-libtorrent "$PY" ci/interop/tokio_libtorrent_cases.py --examples "$EXAMPLES"
 
 # ---- the table: every expected cell must be PASS; a missing one is a failure ---------
 echo
 "$PY" - "$RESULTS" "${BTDHT_INTEROP_VERSIONS:-}" <<'PY'
 import sys
-rows = ["libtorrent IPv4", "libtorrent IPv6", "bittorrent-dht"]
+# Each row and the cases it runs (None: all of them).
+rows = [
+    ("libtorrent IPv4", None),
+    ("libtorrent IPv6", None),
+    ("bittorrent-dht", None),
+    # btdht-tokio's examples find, announce, put and get; node.rs covers the rest.
+    ("btdht-tokio, libtorrent IPv4", {"their_peer", "our_peer", "announce", "our_item", "their_item"}),
+]
 cases = [
     ("ping", "1 ping"),
     ("find_node", "1 find_node"),
@@ -151,9 +169,12 @@ print(f"Interop results ({sys.argv[2]})\n")
 print("| implementation | " + " | ".join(h for _, h in cases) + " |")
 print("|---" * (len(cases) + 1) + "|")
 passed = failed = 0
-for r in rows:
+for r, runs in rows:
     cells = []
     for c, _ in cases:
+        if runs is not None and c not in runs:
+            cells.append("\u2014")
+            continue
         status = got.get((r, c), ("FAIL", "no result (harness crashed or timed out)"))[0]
         passed += status == "PASS"
         failed += status != "PASS"
@@ -164,9 +185,12 @@ for r in rows:
 print("| bittorrent-dht IPv6 | " + " | ".join("n/a\u00b9" for _ in cases) + " |")
 print()
 print("\u00b9 not run: bittorrent-dht is IPv4-only (udp4 socket, 6-byte compact nodes/peers, no nodes6).")
+print("\u2014 not a case of that row: btdht-tokio's examples find, announce, put and get; examples/node.rs covers the rest.")
 print()
-for r in rows:
+for r, runs in rows:
     for c, _ in cases:
+        if runs is not None and c not in runs:
+            continue
         status, detail = got.get((r, c), ("FAIL", "no result (harness crashed or timed out)"))
         print(f"- {r} / {c}: {status}: {detail}")
 print()

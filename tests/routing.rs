@@ -683,3 +683,57 @@ fn entries_that_failed_to_answer_are_handed_out_only_to_fill_an_answer() {
     let handed = tbl.closest_to_hand_out::<8>(&OWN, t(2));
     assert_eq!(handed.first().map(|e| *e.id()), Some(nodes[0].id));
 }
+
+#[test]
+fn the_index_key_changes_no_decision() {
+    // Two tables whose address indexes hash differently see the same responses (some
+    // from known addresses with new ids, some sharing an IP) and failures.
+    let mut cfg = RoutingConfig::default();
+    cfg.max_per_ip = 2;
+    let mut a = RoutingTable::new(OWN, Family::V4, cfg).with_index_key(1);
+    let mut b = RoutingTable::new(OWN, Family::V4, cfg).with_index_key(0x9e37_79b9_7f4a_7c15);
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    for step in 0..5000u64 {
+        let r = next();
+        let mut id = [0u8; 20];
+        id[..8].copy_from_slice(&next().to_be_bytes());
+        // Ids near ours now and then, so the table splits deep.
+        if r % 4 == 0 {
+            id[0] = 0;
+            id[1] = 0;
+        }
+        let ip = addr((r >> 8) as u32 % 700);
+        let port = 6881 + (r >> 40) as u16 % 3;
+        let n = Node {
+            id: Id::from_bytes(id),
+            addr: SocketAddr::new(ip.ip(), port),
+        };
+        let now = t(step * 1000);
+        if r % 7 == 0 {
+            let pick = (r >> 20) as usize % a.len().max(1);
+            let victim = a.iter().nth(pick).map(|e| *e.id());
+            if let Some(victim) = victim {
+                assert_eq!(a.on_failure(now, &victim), b.on_failure(now, &victim));
+            }
+        }
+        assert_eq!(
+            a.on_response(now, n, None),
+            b.on_response(now, n, None),
+            "step {step}"
+        );
+        assert_eq!(a.knows_addr(&n.addr), b.knows_addr(&n.addr));
+    }
+    assert!(a.bucket_count() > 3);
+    let entries = |t: &RoutingTable| t.iter().map(|e| e.node()).collect::<Vec<_>>();
+    assert_eq!(entries(&a), entries(&b));
+    assert_eq!(
+        a.bucket_sizes().collect::<Vec<_>>(),
+        b.bucket_sizes().collect::<Vec<_>>()
+    );
+}

@@ -3,7 +3,9 @@
 
 Reads target/criterion/<input>_<operation>/<impl>/new/estimates.json (codec, bench
 `compare`) and target/criterion/routing_<operation>/<impl>/<inserts>/new/estimates.json
-(routing table, bench `routing`), taking the mean. Prints the tables whose results exist.
+(routing table, bench `routing`), taking the mean, and the paired insert ratios the routing
+bench saves in target/criterion/routing_paired/<group>.json. Prints the tables whose
+results exist.
 Python 3 standard library only.
 """
 import json
@@ -16,7 +18,12 @@ OPS = ["typed_decode", "encode", "value_decode", "value_encode"]
 GOALS = [("typed_decode", "Message::decode vs fastest peer typed borrowed decode", 2.0),
          ("encode", "Message::encode vs fastest peer encode", 8.0),
          ("value_decode", "Value::decode vs fastest peer value decode", 2.0)]
-ROUTING_OPS = [("closest", "closest-8 query"), ("insert", "one insert")]
+# (group, what a row measures; docs/BENCHMARKS.md says how)
+ROUTING_OPS = [("closest", "one closest-8 query"),
+               ("fill", "one insert while filling a fresh table"),
+               ("insert", "one insert of a new node into the filled table")]
+# Goal 3 of issue 21: an insert costs at most 1.5× mainline's.
+ROUTING_GOALS = [("fill", 1.5), ("insert", 1.5)]
 ROUTING_PEERS = ["mainline"]
 
 
@@ -56,6 +63,19 @@ def load_routing():
     return times
 
 
+def load_paired():
+    """{group: (median, p10, p90)} of mainline/btdht, from the routing bench's paired rounds."""
+    out = {}
+    pdir = os.path.join(ROOT, "routing_paired")
+    for op, _ in ROUTING_OPS:
+        path = os.path.join(pdir, f"routing_{op}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                d = json.load(f)
+            out[op] = (d["median"], d["p10"], d["p90"])
+    return out
+
+
 def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
@@ -88,18 +108,34 @@ def codec_tables(t):
             print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.1f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
 
 
-def routing_table(t):
+def ratio(r):
+    return f"{r:.0f}×" if r >= 10 else f"{r:.2f}×"
+
+
+def routing_table(t, paired):
     print("| operation | inserts attempted | btdht | " + " | ".join(ROUTING_PEERS) + " | "
-          + " | ".join(f"{p}/btdht" for p in ROUTING_PEERS) + " |")
-    print("|---|---|---|" + "---|" * (2 * len(ROUTING_PEERS)))
+          + " | ".join(f"{p}/btdht" for p in ROUTING_PEERS)
+          + " | mainline/btdht, paired (p10–p90) |")
+    print("|---|---|---|" + "---|" * (2 * len(ROUTING_PEERS)) + "---|")
     for op, label in ROUTING_OPS:
         for size in sorted({k[2] for k in t if k[0] == op}):
             ours = t.get((op, "btdht", size))
             peers = [t.get((op, p, size)) for p in ROUTING_PEERS]
             times = ["—" if v is None else fmt(v) for v in peers]
-            ratios = ["—" if v is None or ours is None else f"{v / ours:.2f}×" for v in peers]
+            ratios = ["—" if v is None or ours is None else ratio(v / ours) for v in peers]
+            p = paired.get(op)
+            pair = "—" if p is None else f"{p[0]:.2f}× ({p[1]:.2f}–{p[2]:.2f})"
             print(f"| {label} | {size:,} | {'—' if ours is None else fmt(ours)} | "
-                  + " | ".join(times) + " | " + " | ".join(ratios) + " |")
+                  + " | ".join(times) + " | " + " | ".join(ratios) + f" | {pair} |")
+    goals = [(op, g) for op, g in ROUTING_GOALS if op in paired]
+    if goals:
+        print()
+        print("| goal (issue 21) | btdht/mainline, paired median | goal | met |")
+        print("|---|---|---|---|")
+        for op, goal in goals:
+            label = dict(ROUTING_OPS)[op]
+            cost = 1 / paired[op][0]
+            print(f"| {label}, 10,000 inserts | {cost:.2f}× | ≤ {goal}× | {'yes' if cost <= goal else 'NO'} |")
 
 
 def main():
@@ -113,7 +149,7 @@ def main():
     if routing:
         if codec:
             print()
-        routing_table(routing)
+        routing_table(routing, load_paired())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 //! Settings of a node, and its start: sockets, state file, seed, routers.
 
-use crate::driver::{Clock, Driver, resolve};
+use crate::clock::Clock;
+use crate::driver::Driver;
 use crate::handle::Shared;
+use crate::routers::resolve;
 use crate::{DEFAULT_ROUTERS, Error, Handle, state};
 use btdht::addr::{Families, Family, LocalAddresses};
 use btdht::node::{Config, Dht};

@@ -2,259 +2,33 @@
 //! and the time, sends what the node queues, and answers the handles from the node's
 //! events.
 
+use crate::clock::{Clock, far_future};
+use crate::command::{Command, ItemSpec, Reply, Waiter, start};
 use crate::handle::{Put, Samples, Scrape};
+use crate::routers::resolve;
 use crate::{Error, state};
-use btdht::Id;
-use btdht::addr::{Families, Family};
+use btdht::addr::Family;
 use btdht::bencode::RawValue;
-use btdht::node::{AnnouncePort, Dht, Event, ItemTarget, QueryId, Stats};
-use btdht::routing::Node;
-use btdht::store::Item;
+use btdht::node::{Dht, Event, ItemTarget, QueryId};
 use btdht::time::Instant;
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, trace, warn};
 
 /// Bytes read per datagram: more than any KRPC message (a longer datagram is cut, fails
 /// to decode and is counted as bad).
 const RECV_BUFFER: usize = 4096;
 
-/// How long one router name may take to resolve.
-pub(crate) const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How often the driver looks for callers that stopped waiting (their lookups are
 /// cancelled).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-
-type Reply<T> = oneshot::Sender<Result<T, Error>>;
-
-/// A call of a [`Handle`](crate::Handle), with the channel its answer goes back on.
-#[derive(Debug)]
-pub(crate) enum Command {
-    GetPeers {
-        info_hash: Id,
-        found: mpsc::Sender<SocketAddr>,
-        reply: Reply<QueryId>,
-    },
-    Announce {
-        info_hash: Id,
-        port: AnnouncePort,
-        seed: bool,
-        reply: Reply<usize>,
-    },
-    KeepAnnounced {
-        info_hash: Id,
-        port: AnnouncePort,
-        seed: bool,
-        reply: Reply<()>,
-    },
-    StopAnnouncing {
-        info_hash: Id,
-        reply: Reply<bool>,
-    },
-    FindNode {
-        target: Id,
-        reply: Reply<Vec<Node>>,
-    },
-    Ping {
-        addr: SocketAddr,
-        reply: Reply<Option<Duration>>,
-    },
-    GetItem {
-        item: ItemSpec,
-        reply: Reply<Option<Item>>,
-    },
-    PutItem {
-        put: PutSpec,
-        reply: Reply<Put>,
-    },
-    Scrape {
-        info_hash: Id,
-        reply: Reply<Scrape>,
-    },
-    Samples {
-        addr: SocketAddr,
-        reply: Reply<Option<Samples>>,
-    },
-    Bootstrapped {
-        reply: Reply<usize>,
-    },
-    Stats {
-        reply: Reply<Stats>,
-    },
-    Id {
-        reply: Reply<Id>,
-    },
-    ExternalAddress {
-        family: Family,
-        reply: Reply<Option<IpAddr>>,
-    },
-    SaveState {
-        reply: Reply<()>,
-    },
-    Shutdown {
-        reply: Reply<()>,
-    },
-}
-
-/// Which BEP 44 item to get, owned so it can travel to the driver.
-#[derive(Debug)]
-pub(crate) enum ItemSpec {
-    Immutable(Id),
-    #[cfg(feature = "ed25519")]
-    Mutable {
-        key: [u8; 32],
-        salt: Vec<u8>,
-    },
-}
-
-/// A BEP 44 put, owned.
-#[derive(Debug)]
-pub(crate) struct PutSpec {
-    pub(crate) value: Vec<u8>,
-    #[cfg(feature = "ed25519")]
-    pub(crate) mutable: Option<OwnedMutable>,
-}
-
-/// The signed fields of a mutable item, owned.
-#[cfg(feature = "ed25519")]
-#[derive(Debug)]
-pub(crate) struct OwnedMutable {
-    key: [u8; 32],
-    salt: Vec<u8>,
-    seq: i64,
-    signature: [u8; 64],
-    cas: Option<i64>,
-}
-
-#[cfg(feature = "ed25519")]
-impl From<&btdht::node::MutableItem<'_>> for OwnedMutable {
-    fn from(m: &btdht::node::MutableItem<'_>) -> Self {
-        OwnedMutable {
-            key: m.key,
-            salt: m.salt.to_vec(),
-            seq: m.seq,
-            signature: m.signature,
-            cas: m.cas,
-        }
-    }
-}
-
-#[cfg(feature = "ed25519")]
-impl OwnedMutable {
-    fn as_item(&self) -> btdht::node::MutableItem<'_> {
-        let item = btdht::node::MutableItem {
-            key: self.key,
-            salt: &self.salt,
-            seq: self.seq,
-            signature: self.signature,
-            cas: None,
-        };
-        match self.cas {
-            Some(cas) => item.with_cas(cas),
-            None => item,
-        }
-    }
-}
-
-/// A caller waiting for a query's end.
-#[derive(Debug)]
-enum Waiter {
-    Peers(mpsc::Sender<SocketAddr>),
-    Announce(Reply<usize>),
-    FindNode(Reply<Vec<Node>>),
-    Ping(Reply<Option<Duration>>),
-    Item(Reply<Option<Item>>),
-    Put(Reply<Put>),
-    Scrape(Reply<Scrape>),
-    Samples(Reply<Option<Samples>>, Option<Samples>),
-}
-
-impl Waiter {
-    /// Whether the caller stopped waiting (dropped its future or its stream).
-    fn is_abandoned(&self) -> bool {
-        match self {
-            Waiter::Peers(tx) => tx.is_closed(),
-            Waiter::Announce(r) => r.is_closed(),
-            Waiter::FindNode(r) => r.is_closed(),
-            Waiter::Ping(r) => r.is_closed(),
-            Waiter::Item(r) => r.is_closed(),
-            Waiter::Put(r) => r.is_closed(),
-            Waiter::Scrape(r) => r.is_closed(),
-            Waiter::Samples(r, _) => r.is_closed(),
-        }
-    }
-}
-
-/// The node's time: milliseconds since the driver started, on the monotonic clock.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Clock {
-    start: std::time::Instant,
-}
-
-impl Clock {
-    pub(crate) fn new() -> Self {
-        Clock {
-            start: std::time::Instant::now(),
-        }
-    }
-
-    pub(crate) fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// When the runtime should wake for the node's deadline `at`.
-    fn wake_at(&self, at: Instant) -> tokio::time::Instant {
-        self.start
-            .checked_add(Duration::from_millis(at.as_millis()))
-            .map_or_else(far_future, tokio::time::Instant::from_std)
-    }
-}
-
-/// A wake-up time that never comes in practice.
-fn far_future() -> tokio::time::Instant {
-    tokio::time::Instant::now() + Duration::from_secs(30 * 24 * 3600)
-}
-
-/// Resolves router names (`host:port`) to the addresses of `families`, each name within
-/// [`RESOLVE_TIMEOUT`], all at once. A name that fails is logged and skipped.
-pub(crate) async fn resolve(names: &[String], families: Families) -> Vec<SocketAddr> {
-    let mut lookups = tokio::task::JoinSet::new();
-    for (i, name) in names.iter().enumerate() {
-        let name = name.clone();
-        lookups.spawn(async move {
-            let found =
-                tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(name.clone()))
-                    .await
-                    .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")));
-            (i, name, found.map(|addrs| addrs.collect::<Vec<_>>()))
-        });
-    }
-    let mut found = Vec::new();
-    while let Some(done) = lookups.join_next().await {
-        match done {
-            Ok((i, _, Ok(addrs))) => found.push((i, addrs)),
-            Ok((_, name, Err(e))) => warn!(router = %name, error = %e, "cannot resolve router"),
-            Err(e) => warn!(error = %e, "router resolution failed"),
-        }
-    }
-    found.sort_by_key(|(i, _)| *i);
-    let mut addrs: Vec<SocketAddr> = Vec::new();
-    for a in found.into_iter().flat_map(|(_, a)| a) {
-        let a = btdht::addr::canonical(a);
-        if families.contains(Family::of(&a)) && !addrs.contains(&a) {
-            addrs.push(a);
-        }
-    }
-    addrs
-}
 
 /// What woke the driver.
 enum Input {
@@ -670,7 +444,10 @@ impl Driver {
                     }
                 };
                 #[cfg(feature = "ed25519")]
-                let mutable = put.mutable.as_ref().map(OwnedMutable::as_item);
+                let mutable = put
+                    .mutable
+                    .as_ref()
+                    .map(crate::command::OwnedMutable::as_item);
                 #[cfg(not(feature = "ed25519"))]
                 let mutable = None;
                 start(
@@ -739,48 +516,6 @@ impl Driver {
                 warn!(error = %e, "state not saved");
                 Err(e)
             }
-        }
-    }
-}
-
-/// Keeps the caller of a started query waiting for its end; answers a refused one now.
-fn start(
-    waiters: &mut HashMap<QueryId, Waiter>,
-    started: Result<QueryId, btdht::node::CommandError>,
-    waiter: Waiter,
-) {
-    match started {
-        Ok(q) => {
-            waiters.insert(q, waiter);
-        }
-        Err(e) => refuse(waiter, e.into()),
-    }
-}
-
-/// Answers a caller whose command the node refused.
-fn refuse(waiter: Waiter, e: Error) {
-    match waiter {
-        Waiter::Peers(_) => {}
-        Waiter::Announce(r) => {
-            let _ = r.send(Err(e));
-        }
-        Waiter::FindNode(r) => {
-            let _ = r.send(Err(e));
-        }
-        Waiter::Ping(r) => {
-            let _ = r.send(Err(e));
-        }
-        Waiter::Item(r) => {
-            let _ = r.send(Err(e));
-        }
-        Waiter::Put(r) => {
-            let _ = r.send(Err(e));
-        }
-        Waiter::Scrape(r) => {
-            let _ = r.send(Err(e));
-        }
-        Waiter::Samples(r, _) => {
-            let _ = r.send(Err(e));
         }
     }
 }

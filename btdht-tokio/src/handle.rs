@@ -2,7 +2,7 @@
 //! owns the node.
 
 use crate::Error;
-use crate::driver::{Command, ItemSpec, PutSpec};
+use crate::command::{Command, ItemSpec, PutSpec};
 use btdht::Id;
 use btdht::addr::Family;
 use btdht::bencode::RawValue;
@@ -258,7 +258,7 @@ impl Handle {
         self.call(|reply| Command::PutItem {
             put: PutSpec {
                 value: value.to_vec(),
-                mutable: Some(crate::driver::OwnedMutable::from(&item)),
+                mutable: Some(crate::command::OwnedMutable::from(&item)),
             },
             reply,
         })

@@ -64,9 +64,12 @@
 
 pub mod blocking;
 mod builder;
+mod clock;
+mod command;
 mod driver;
 mod error;
 mod handle;
+mod routers;
 mod state;
 
 pub use btdht::{self, Id};

@@ -220,6 +220,7 @@ impl Dht {
     /// Like [`Dht::new`] with a chosen node id (e.g. a BEP 42 id for a known external IP).
     pub fn with_id(config: Config, seed: [u8; 32], id: Id, now: Instant) -> Self {
         let rate_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"rate")).bytes());
+        let index_key = u64::from_be_bytes(Rng::new(Rng::derive(&seed, b"table index")).bytes());
         let server = Server {
             tokens: Tokens::new(Rng::derive(&seed, b"token")),
             peers: PeerStore::new(config.peers, Rng::derive(&seed, b"peer store")),
@@ -229,7 +230,7 @@ impl Dht {
             verifier: None,
         };
         Dht {
-            tables: Tables::new(id, config.families, config.routing),
+            tables: Tables::new(id, config.families, config.routing, index_key),
             transactions: Transactions::new(config.max_transactions),
             rng: Rng::new(Rng::derive(&seed, b"rng")),
             id,

@@ -19,14 +19,15 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
-    /// Empty tables around `id` for `families` (an empty set runs IPv4).
-    pub(crate) fn new(id: Id, families: Families, config: RoutingConfig) -> Self {
+    /// Empty tables around `id` for `families` (an empty set runs IPv4), their address
+    /// indexes keyed by the secret `key`.
+    pub(crate) fn new(id: Id, families: Families, config: RoutingConfig, key: u64) -> Self {
         let families = if families.is_empty() {
             Families::V4
         } else {
             families
         };
-        let table = |family| RoutingTable::new(id, family, config);
+        let table = |family| RoutingTable::new(id, family, config).with_index_key(key);
         Tables {
             v4: families.contains(Family::V4).then(|| table(Family::V4)),
             v6: families.contains(Family::V6).then(|| table(Family::V6)),

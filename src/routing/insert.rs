@@ -114,7 +114,7 @@ impl RoutingTable {
         if self.config.secure_ids == SecureIds::Require && security == IdSecurity::Insecure {
             return Insert::Rejected(Rejection::InsecureId);
         }
-        if let Some(known) = self.by_addr.get(&node.addr).copied() {
+        if let Some(known) = self.index.get(&node.addr) {
             if known == node.id {
                 if let Some(at) = self.locate(&known) {
                     if let Some(e) = self.entry_mut(at) {
@@ -143,7 +143,8 @@ impl RoutingTable {
             }
             self.take(at);
         }
-        if self.per_ip.get(&node.addr.ip()).copied().unwrap_or(0) >= self.config.max_per_ip {
+        let max_per_ip = self.config.max_per_ip;
+        if self.index.count_ip(&node.addr.ip(), max_per_ip) >= max_per_ip {
             return Insert::Rejected(Rejection::IpLimit);
         }
         self.insert_new(now, Entry::new(node, now, rtt, security))
@@ -251,21 +252,30 @@ impl RoutingTable {
     fn split(&mut self, now: Instant) {
         let last = self.last();
         let own = self.own;
+        let room = self.capacity(last + 1);
+        let cache = self.config.replacement_cache;
         let Some(home) = self.buckets.get_mut(last) else {
             return;
         };
         let deeper = |e: &Entry| common_prefix(&own, &e.node.id) > last;
-        let (go, stay): (Vec<Entry>, Vec<Entry>) = home.entries.drain(..).partition(deeper);
-        home.entries = stay;
-        let (cache_go, cache_stay): (Vec<Entry>, Vec<Entry>) =
-            home.cache.drain(..).partition(deeper);
-        home.cache = cache_stay;
-        let last_changed = home.last_changed;
-        self.buckets.push(Bucket {
-            entries: go,
-            cache: cache_go,
-            last_changed,
+        let mut go = Bucket::with_room(room, cache, home.last_changed);
+        // Each side keeps its order; entries are plain data, so the copy is the move.
+        home.entries.retain(|e| {
+            let moves = deeper(e);
+            if moves {
+                go.entries.push(e.clone());
+            }
+            !moves
         });
+        home.cache.retain(|e| {
+            let moves = deeper(e);
+            if moves {
+                go.cache.push(e.clone());
+            }
+            !moves
+        });
+        self.buckets.push(go);
+        self.reserve_index();
         for b in [last, last + 1] {
             self.settle(now, b);
         }
@@ -280,10 +290,6 @@ impl RoutingTable {
         bucket
             .entries
             .sort_by_key(|e| core::cmp::Reverse(e.last_response));
-        let overflow: Vec<Entry> = bucket
-            .entries
-            .drain(cap.min(bucket.entries.len())..)
-            .collect();
         while bucket.entries.len() < cap {
             let Some((i, _)) = bucket
                 .cache
@@ -297,7 +303,13 @@ impl RoutingTable {
             bucket.entries.push(e);
             bucket.last_changed = bucket.last_changed.max(now);
         }
-        for e in overflow {
+        // The overflow (only after a split into a smaller bucket), freshest first.
+        while let Some(e) = self
+            .buckets
+            .get_mut(b)
+            .filter(|bucket| bucket.entries.len() > cap)
+            .map(|bucket| bucket.entries.remove(cap))
+        {
             let node = e.node;
             self.index_remove(&node);
             self.cache_push(b, e);
@@ -400,7 +412,8 @@ impl RoutingTable {
     /// are dropped, and an entry with the new id itself is dropped.
     #[must_use]
     pub fn with_own_id(&self, own_id: Id, now: Instant) -> RoutingTable {
-        let mut table = RoutingTable::new(own_id, self.family, self.config);
+        let mut table =
+            RoutingTable::new(own_id, self.family, self.config).with_index_key(self.index.key());
         let mut entries: Vec<&Entry> = self
             .buckets
             .iter()

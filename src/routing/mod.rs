@@ -36,8 +36,11 @@
 //! [`RoutingTable::closest`] visits buckets in exact XOR-distance order and
 //! insertion-sorts only the entries of the buckets it reads — usually one — into a
 //! fixed-size buffer, comparing the first 64 bits of distances; it never allocates and
-//! never sorts the whole table. Inserting
-//! touches one bucket plus two ordered indexes (per IP, per address).
+//! never sorts the whole table. Inserting touches one bucket, its replacement cache and
+//! one hash index of addresses keyed by IP (which also counts entries per IP). Buckets,
+//! caches and the index get their room when a split creates a bucket, so an insert that
+//! does not split the table allocates nothing (with the default sizes; a `k` or cache
+//! size over 256 grows as it fills).
 //!
 //! ```
 //! use btdht::addr::Family;
@@ -59,6 +62,7 @@ mod bits;
 mod closest;
 mod config;
 mod entry;
+mod index;
 mod insert;
 mod refresh;
 
@@ -70,19 +74,50 @@ pub use refresh::PING_BACKOFF;
 use crate::addr::{Family, canonical};
 use crate::id::Id;
 use crate::time::Instant;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use bits::common_prefix;
-use core::net::{IpAddr, SocketAddr};
+use core::net::SocketAddr;
+use index::AddrIndex;
 
 /// Most buckets a table can have: one per possible shared-prefix length.
 pub const MAX_BUCKETS: usize = 160;
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Bucket {
     entries: Vec<Entry>,
     cache: Vec<Entry>,
     last_changed: Instant,
+}
+
+/// Most entries a bucket or cache reserves room for up front; a larger configured size
+/// grows as it fills.
+const RESERVE_CAP: usize = 256;
+
+impl Bucket {
+    /// An empty bucket with room for `entries` entries and `cache` candidates, so that
+    /// filling it never reallocates.
+    fn with_room(entries: usize, cache: usize, last_changed: Instant) -> Self {
+        Bucket {
+            entries: Vec::with_capacity(entries.min(RESERVE_CAP)),
+            cache: Vec::with_capacity(cache.min(RESERVE_CAP)),
+            last_changed,
+        }
+    }
+}
+
+impl Clone for Bucket {
+    /// Keeps the reserved room (a derived clone would not), so a cloned table fills
+    /// without reallocating either.
+    fn clone(&self) -> Self {
+        let mut b = Bucket::with_room(
+            self.entries.capacity(),
+            self.cache.capacity(),
+            self.last_changed,
+        );
+        b.entries.extend(self.entries.iter().cloned());
+        b.cache.extend(self.cache.iter().cloned());
+        b
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,27 +133,51 @@ pub struct RoutingTable {
     family: Family,
     config: RoutingConfig,
     buckets: Vec<Bucket>,
-    per_ip: BTreeMap<IpAddr, usize>,
-    by_addr: BTreeMap<SocketAddr, Id>,
+    /// Every node in a bucket or cache, by address and by IP.
+    index: AddrIndex,
 }
 
 impl RoutingTable {
     /// An empty table around `own_id` for one address family.
     pub fn new(own_id: Id, family: Family, config: RoutingConfig) -> Self {
         let mut buckets = Vec::with_capacity(16);
-        buckets.push(Bucket {
-            entries: Vec::new(),
-            cache: Vec::new(),
-            last_changed: Instant::ZERO,
-        });
-        RoutingTable {
+        let mut table = RoutingTable {
             own: own_id,
             family,
             config,
-            buckets,
-            per_ip: BTreeMap::new(),
-            by_addr: BTreeMap::new(),
-        }
+            buckets: Vec::new(),
+            index: AddrIndex::new(&own_id),
+        };
+        buckets.push(Bucket::with_room(
+            table.capacity(0),
+            config.replacement_cache,
+            Instant::ZERO,
+        ));
+        table.buckets = buckets;
+        table.reserve_index();
+        table
+    }
+
+    /// The same table with its address index hashed with `key`, a secret (a [`Dht`]
+    /// derives it from its seed). Without one the index is keyed by our own id, which
+    /// every node we talk to learns, so addresses could be picked to collide in it. A
+    /// collision only costs time, at worst a scan of the table; no decision depends on
+    /// the key.
+    ///
+    /// [`Dht`]: crate::node::Dht
+    #[must_use]
+    pub fn with_index_key(mut self, key: u64) -> Self {
+        self.index.rekey(key);
+        self
+    }
+
+    /// Room in the index for everything the buckets and caches can hold now.
+    fn reserve_index(&mut self) {
+        let cache = self.config.replacement_cache;
+        let most = (0..self.buckets.len())
+            .map(|b| self.capacity(b).saturating_add(cache))
+            .fold(0usize, usize::saturating_add);
+        self.index.reserve(most);
     }
 
     /// Our own id.
@@ -191,7 +250,7 @@ impl RoutingTable {
 
     /// Whether an address is in the table (bucket or cache).
     pub fn knows_addr(&self, addr: &SocketAddr) -> bool {
-        self.by_addr.contains_key(&canonical(*addr))
+        self.index.get(&canonical(*addr)).is_some()
     }
 
     /// The entry for `id`, if it is in a bucket.
@@ -248,20 +307,11 @@ impl RoutingTable {
     }
 
     fn index_add(&mut self, node: &Node) {
-        *self.per_ip.entry(node.addr.ip()).or_insert(0) += 1;
-        self.by_addr.insert(node.addr, node.id);
+        self.index.add(*node);
     }
 
     fn index_remove(&mut self, node: &Node) {
-        if let Some(n) = self.per_ip.get_mut(&node.addr.ip()) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_ip.remove(&node.addr.ip());
-            }
-        }
-        if self.by_addr.get(&node.addr) == Some(&node.id) {
-            self.by_addr.remove(&node.addr);
-        }
+        self.index.remove(node);
     }
 
     fn take(&mut self, (b, slot, i): (usize, Slot, usize)) -> Option<Entry> {

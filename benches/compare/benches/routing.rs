@@ -9,11 +9,23 @@
 //! - `routing_closest/<impl>/<inserts>`: the 8 closest entries to a target, cycling over
 //!   1 024 precomputed random targets. btdht: `closest::<8>`; mainline has no count
 //!   parameter: `closest` returns its K (20) closest, of which a caller keeps 8.
+//! - `routing_fill/<impl>/10000`: one insert while filling a fresh table: each timed run
+//!   builds a table from empty with the 10 000 inserts of `inputs(10_000)` and reports
+//!   the time per insert (the fill's time over 10 000). Most of these inserts meet a full
+//!   bucket (btdht adds ~90, mainline ~190).
 //! - `routing_insert/<impl>/10000`: one insert of a fresh node (new random id, new
-//!   address) into the table built from 10 000 attempted inserts. Each timed run clones
-//!   the table (untimed) and inserts up to 256 distinct fresh nodes into the clone, so
-//!   the table stays within 10 000–10 256 attempted inserts. mainline's `Node`s (an `Arc`
-//!   holding a clock reading) are built beforehand, untimed.
+//!   address) into the table built from 10 000 attempted inserts, that is a table
+//!   already full at every distance those ids reach. Each timed run clones the table
+//!   (untimed) and inserts up to 256 distinct fresh nodes into the clone, so the table
+//!   stays within 10 000–10 256 attempted inserts. mainline's `Node`s (an `Arc` holding a
+//!   clock reading) are built beforehand, untimed, in both groups.
+//!
+//! The machine's speed drifts between criterion's measurement windows, so before the
+//! groups run the bench also measures the two insert ratios paired: short rounds that
+//! alternate btdht and mainline on the same work (201 rounds of one whole fill each;
+//! 1 024 rounds of the same 256 fresh nodes into a clone of each table), one ratio
+//! mainline/btdht per round. It prints the median and p10–p90 and writes them to
+//! `target/criterion/routing_paired/<group>.json` for `report.py`.
 //!
 //! Before the benchmarks run, it prints each table's size and how the fresh inserts fare,
 //! since the two tables keep different nodes (K = 8 plus a replacement cache and bucket
@@ -216,13 +228,148 @@ fn closest(c: &mut Criterion) {
     g.finish();
 }
 
-fn insert(c: &mut Criterion) {
+/// Fills a fresh btdht table with every node of `nodes`; returns the time the inserts
+/// took.
+fn btdht_fill(own: Id, nodes: &[Node]) -> Duration {
+    let now = Instant::from_millis(0);
+    let mut t = RoutingTable::new(own, Family::V4, RoutingConfig::default());
+    let start = std::time::Instant::now();
+    for node in nodes {
+        black_box(t.on_response(now, *node, Some(Duration::from_millis(50))));
+    }
+    let elapsed = start.elapsed();
+    drop(black_box(t));
+    elapsed
+}
+
+/// Fills a fresh mainline table with `nodes` (cloned beforehand, untimed).
+fn mainline_fill(own: mainline::Id, nodes: &[mainline::Node]) -> Duration {
+    let mut t = mainline::RoutingTable::new(own);
+    let batch = nodes.to_vec();
+    let start = std::time::Instant::now();
+    for node in batch {
+        black_box(t.add(node));
+    }
+    let elapsed = start.elapsed();
+    drop(black_box(t));
+    elapsed
+}
+
+/// `m` fresh nodes from `fresh[off..]` into a clone of `table`; the inserts' time.
+fn btdht_batch(table: &RoutingTable, fresh: &[Node], off: usize, m: usize) -> Duration {
     let now = Instant::from_millis(1);
+    let mut t = table.clone();
+    let batch = &fresh[off..off + m];
+    let start = std::time::Instant::now();
+    for node in batch {
+        black_box(t.on_response(now, *node, None));
+    }
+    start.elapsed()
+}
+
+/// The same for mainline (the batch's `Node`s cloned beforehand, untimed).
+fn mainline_batch(
+    table: &mainline::RoutingTable,
+    fresh: &[mainline::Node],
+    off: usize,
+    m: usize,
+) -> Duration {
+    let mut t = table.clone();
+    let batch: Vec<mainline::Node> = fresh[off..off + m].to_vec();
+    let start = std::time::Instant::now();
+    for node in batch {
+        black_box(t.add(node));
+    }
+    start.elapsed()
+}
+
+/// Runs `rounds` rounds alternating `ours` and `theirs` on the same work (which goes
+/// first alternates too; round `r` is passed to both), one ratio theirs/ours per round;
+/// prints and saves median and p10–p90. Short rounds: a round the scheduler interrupts
+/// is an outlier the median ignores.
+fn paired(
+    group: &str,
+    rounds: usize,
+    mut ours: impl FnMut(usize) -> Duration,
+    mut theirs: impl FnMut(usize) -> Duration,
+) {
+    // Warm both up once.
+    ours(0);
+    theirs(0);
+    let mut ratios: Vec<f64> = (0..rounds)
+        .map(|r| {
+            let (a, b) = if r % 2 == 0 {
+                let a = ours(r);
+                (a, theirs(r))
+            } else {
+                let b = theirs(r);
+                (ours(r), b)
+            };
+            b.as_secs_f64() / a.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let (p10, median, p90) = (at(0.1), at(0.5), at(0.9));
+    println!(
+        "{group}: mainline/btdht paired over {rounds} rounds: median {median:.2}× (p10 {p10:.2}×, p90 {p90:.2}×)"
+    );
+    let dir = std::path::Path::new("target/criterion/routing_paired");
+    let json =
+        format!("{{\"rounds\": {rounds}, \"median\": {median}, \"p10\": {p10}, \"p90\": {p90}}}\n");
+    if let Err(e) = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{group}.json")), json))
+    {
+        eprintln!("could not save the paired ratio of {group}: {e}");
+    }
+}
+
+fn insert(c: &mut Criterion) {
     let inp = inputs(INSERT_BASE);
     let (bt, _) = btdht_table(&inp);
     let (ml, _) = mainline_table(&inp);
+    let bt_own = Id::from_bytes(inp.own);
+    let ml_own = mainline::Id::from(inp.own);
+    let bt_nodes: Vec<Node> = inp.nodes.iter().map(|&n| btdht_node(n)).collect();
+    let ml_nodes: Vec<mainline::Node> = inp.nodes.iter().map(|&n| mainline_node(n)).collect();
     let bt_fresh: Vec<Node> = inp.fresh.iter().map(|&f| btdht_node(f)).collect();
     let ml_fresh: Vec<mainline::Node> = inp.fresh.iter().map(|&f| mainline_node(f)).collect();
+
+    paired(
+        "routing_fill",
+        201,
+        |_| btdht_fill(bt_own, &bt_nodes),
+        |_| mainline_fill(ml_own, &ml_nodes),
+    );
+    // One round: the same 256 fresh nodes into a clone of each table.
+    let chunk = |r: usize| (r % (FRESH / CHUNK)) * CHUNK;
+    paired(
+        "routing_insert",
+        1024,
+        |r| btdht_batch(&bt, &bt_fresh, chunk(r), CHUNK),
+        |r| mainline_batch(&ml, &ml_fresh, chunk(r), CHUNK),
+    );
+
+    let inserts = bt_nodes.len() as u32;
+    let mut g = c.benchmark_group("routing_fill");
+    g.bench_function(BenchmarkId::new("btdht", INSERT_BASE), |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| btdht_fill(bt_own, &bt_nodes))
+                .sum::<Duration>()
+                / inserts
+        })
+    });
+    g.bench_function(BenchmarkId::new("mainline", INSERT_BASE), |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| mainline_fill(ml_own, &ml_nodes))
+                .sum::<Duration>()
+                / inserts
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("routing_insert");
     let mut off = 0usize;
     g.bench_function(BenchmarkId::new("btdht", INSERT_BASE), |b| {
@@ -231,13 +378,7 @@ fn insert(c: &mut Criterion) {
             let mut left = iters;
             while left > 0 {
                 let m = left.min(CHUNK as u64) as usize;
-                let mut t = bt.clone();
-                let batch = &bt_fresh[off..off + m];
-                let start = std::time::Instant::now();
-                for node in batch {
-                    black_box(t.on_response(now, *node, None));
-                }
-                total += start.elapsed();
+                total += btdht_batch(&bt, &bt_fresh, off, m);
                 off = (off + CHUNK) % FRESH;
                 left -= m as u64;
             }
@@ -251,13 +392,7 @@ fn insert(c: &mut Criterion) {
             let mut left = iters;
             while left > 0 {
                 let m = left.min(CHUNK as u64) as usize;
-                let mut t = ml.clone();
-                let batch: Vec<mainline::Node> = ml_fresh[off..off + m].to_vec();
-                let start = std::time::Instant::now();
-                for node in batch {
-                    black_box(t.add(node));
-                }
-                total += start.elapsed();
+                total += mainline_batch(&ml, &ml_fresh, off, m);
                 off = (off + CHUNK) % FRESH;
                 left -= m as u64;
             }
