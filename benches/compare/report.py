@@ -11,13 +11,19 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "target", "criterion")
-INPUTS = ["ping_query", "find_node_response", "get_peers_response", "torrent_like"]
+INPUTS = ["ping_query", "find_node_response", "get_peers_response", "torrent_like",
+          "torrent_heavy"]
+# Not peers: reference rows that the "fastest peer" never picks.
+FLOORS = ["floor_walk"]
 OPS = ["typed_decode", "encode", "value_decode", "value_encode"]
 GOALS = [("typed_decode", "Message::decode vs fastest peer typed borrowed decode", 2.0),
          ("encode", "Message::encode vs fastest peer encode", 8.0),
          ("value_decode", "Value::decode vs fastest peer value decode", 2.0)]
 ROUTING_OPS = [("closest", "closest-8 query"), ("insert", "one insert")]
 ROUTING_PEERS = ["mainline"]
+
+
+SIZES = {}  # input -> bytes, from the throughput criterion records with a result
 
 
 def load():
@@ -34,6 +40,12 @@ def load():
                         if os.path.exists(est):
                             with open(est) as f:
                                 times[(inp, op, impl)] = json.load(f)["mean"]["point_estimate"]
+                        bench = os.path.join(gdir, impl, "new", "benchmark.json")
+                        if os.path.exists(bench):
+                            with open(bench) as f:
+                                tp = json.load(f).get("throughput") or {}
+                            if "Bytes" in tp:
+                                SIZES[inp] = tp["Bytes"]
     return times
 
 
@@ -60,10 +72,20 @@ def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
+def size(inp):
+    n = SIZES.get(inp)
+    return "?" if n is None else f"{n:,} B"
+
+
+def gbps(inp, ns):
+    n = SIZES.get(inp)
+    return "?" if n is None else f"{n / ns:.2f} GB/s"
+
+
 def codec_tables(t):
-    impls = sorted({k[2] for k in t if k[2] != "btdht"})
-    print("| input | operation | btdht | " + " | ".join(impls) + " |")
-    print("|---|---|---|" + "---|" * len(impls))
+    impls = sorted({k[2] for k in t if k[2] != "btdht" and k[2] not in FLOORS})
+    print("| input | size | operation | btdht | " + " | ".join(impls) + " |")
+    print("|---|---|---|---|" + "---|" * len(impls))
     for inp in INPUTS:
         for op in OPS:
             ours = t.get((inp, op, "btdht"))
@@ -73,19 +95,42 @@ def codec_tables(t):
             for impl in impls:
                 peer = t.get((inp, op, impl))
                 cells.append("—" if peer is None else f"{fmt(peer)} ({peer / ours:.1f}×)")
-            print(f"| {inp} | {op} | {fmt(ours)} | " + " | ".join(cells) + " |")
+            print(f"| {inp} | {size(inp)} | {op} | {fmt(ours)} | " + " | ".join(cells) + " |")
     print()
-    print("| goal | input | fastest peer | ratio | goal | met |")
-    print("|---|---|---|---|---|---|")
+    print("| goal | input | size | fastest peer | btdht | ratio | goal | met |")
+    print("|---|---|---|---|---|---|---|---|")
     for op, label, goal in GOALS:
-        for inp in INPUTS[:3]:
+        for inp in INPUTS:
             ours = t.get((inp, op, "btdht"))
-            peers = {k[2]: v for k, v in t.items() if k[0] == inp and k[1] == op and k[2] != "btdht"}
+            peers = {k[2]: v for k, v in t.items()
+                     if k[0] == inp and k[1] == op and k[2] != "btdht" and k[2] not in FLOORS}
             if ours is None or not peers:
                 continue
             best = min(peers, key=peers.get)
             ratio = peers[best] / ours
-            print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.1f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
+            print(f"| {label} | {inp} | {size(inp)} | {best} ({fmt(peers[best])}) | {fmt(ours)} | "
+                  f"{ratio:.2f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
+    floor_table(t)
+
+
+def floor_table(t):
+    """Value decode next to the floor (a walk that builds nothing) and the fastest peer."""
+    rows = [inp for inp in INPUTS if (inp, "value_decode", "floor_walk") in t
+            and (inp, "value_decode", "btdht") in t]
+    if not rows:
+        return
+    print()
+    print("| input | size | floor_walk | btdht Value::decode | fastest peer | btdht / floor |")
+    print("|---|---|---|---|---|---|")
+    for inp in rows:
+        floor = t[(inp, "value_decode", "floor_walk")]
+        ours = t[(inp, "value_decode", "btdht")]
+        peers = {k[2]: v for k, v in t.items() if k[0] == inp and k[1] == "value_decode"
+                 and k[2] != "btdht" and k[2] not in FLOORS}
+        best = min(peers, key=peers.get) if peers else None
+        peer = "—" if best is None else f"{best} {fmt(peers[best])} ({gbps(inp, peers[best])})"
+        print(f"| {inp} | {size(inp)} | {fmt(floor)} ({gbps(inp, floor)}) | "
+              f"{fmt(ours)} ({gbps(inp, ours)}) | {peer} | {ours / floor:.2f}× |")
 
 
 def routing_table(t):
