@@ -1,0 +1,696 @@
+//! The decoded tree: one arena per decode.
+
+use super::decode::{Decoder, DictState, Token};
+use super::encode::{BufSink, EncodeError, Encoder, Sink, SliceSink, bytes_len, int_len};
+use super::value::{Dict, Value};
+use super::{DecodeOptions, Error, ErrorKind, Kind};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// One decoded value. Lists and dictionaries name a run of slots in the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Node<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+    List(Span),
+    Dict(Span),
+}
+
+/// Where a container's items are in the arena: `len` slots from `start`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+/// A list item (empty key) or a dictionary entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Slot<'a> {
+    key: &'a [u8],
+    node: Node<'a>,
+}
+
+/// A decoded bencode value, as [`Value::decode`] returns it: the whole tree in one arena
+/// that the document owns, byte strings borrowed from the input.
+///
+/// Decoding allocates twice whatever the nesting (the arena, and a stack it uses while
+/// decoding), and once more when the input is much sparser than its length suggests
+/// (the arena is then shrunk to fit). Both are sized from the input for up to one value
+/// per 8 bytes, more than KRPC messages and torrents hold; only denser input (such as a
+/// long list of small integers) makes them grow, by doubling. A lone integer or string
+/// allocates nothing.
+///
+/// Read it with the same accessors as a [`ValueRef`] (the document's [`root`]), which
+/// hands out [`ListRef`]s and [`DictRef`]s: lookups by key, iteration, each kind's
+/// reader. Dictionaries iterate in ascending key order, so a document re-encodes
+/// canonically. [`Document::to_value`] gives an owned [`Value`] to edit.
+///
+/// ```
+/// use btdht::bencode::Value;
+///
+/// let doc = Value::decode(b"d4:infod5:filesld6:lengthi7e4:pathl1:a1:beeee4:name1:xee")?;
+/// let info = doc.get(b"info").and_then(|v| v.as_dict()).expect("an info dict");
+/// assert_eq!(info.get(b"name").and_then(|v| v.as_bytes()), Some(&b"x"[..]));
+/// for file in info.get(b"files").and_then(|v| v.as_list()).into_iter().flatten() {
+///     assert_eq!(file.get(b"length").and_then(|v| v.as_int()), Some(7));
+///     let path: Vec<&[u8]> = file
+///         .get(b"path")
+///         .and_then(|v| v.as_list())
+///         .into_iter()
+///         .flatten()
+///         .filter_map(|part| part.as_bytes())
+///         .collect();
+///     assert_eq!(path, [&b"a"[..], b"b"]);
+/// }
+/// # Ok::<(), btdht::bencode::Error>(())
+/// ```
+///
+/// [`root`]: Document::root
+#[derive(Clone)]
+pub struct Document<'a> {
+    root: Node<'a>,
+    slots: Vec<Slot<'a>>,
+}
+
+/// A value inside a [`Document`]: an integer, a byte string, a [`ListRef`] or a
+/// [`DictRef`]. Cheap to copy.
+#[derive(Clone, Copy)]
+pub struct ValueRef<'d, 'a> {
+    slots: &'d [Slot<'a>],
+    node: &'d Node<'a>,
+}
+
+/// A list inside a [`Document`].
+#[derive(Clone, Copy)]
+pub struct ListRef<'d, 'a> {
+    slots: &'d [Slot<'a>],
+    items: &'d [Slot<'a>],
+}
+
+/// A dictionary inside a [`Document`], its entries in ascending key order, each key once.
+#[derive(Clone, Copy)]
+pub struct DictRef<'d, 'a> {
+    slots: &'d [Slot<'a>],
+    entries: &'d [Slot<'a>],
+}
+
+/// The items of a [`ListRef`], in order.
+#[derive(Clone)]
+pub struct Items<'d, 'a> {
+    slots: &'d [Slot<'a>],
+    iter: core::slice::Iter<'d, Slot<'a>>,
+}
+
+/// The entries of a [`DictRef`], in ascending key order.
+#[derive(Clone)]
+pub struct Entries<'d, 'a> {
+    slots: &'d [Slot<'a>],
+    iter: core::slice::Iter<'d, Slot<'a>>,
+}
+
+impl<'a> Document<'a> {
+    /// The top-level value.
+    pub fn root(&self) -> ValueRef<'_, 'a> {
+        ValueRef {
+            slots: &self.slots,
+            node: &self.root,
+        }
+    }
+
+    /// The kind of the top-level value.
+    pub fn kind(&self) -> Kind {
+        self.root().kind()
+    }
+
+    /// The top-level integer, if it is one.
+    pub fn as_int(&self) -> Option<i64> {
+        self.root().as_int()
+    }
+
+    /// The top-level byte string, if it is one.
+    pub fn as_bytes(&self) -> Option<&'a [u8]> {
+        self.root().as_bytes()
+    }
+
+    /// The top-level list, if it is one.
+    pub fn as_list(&self) -> Option<ListRef<'_, 'a>> {
+        self.root().as_list()
+    }
+
+    /// The top-level dictionary, if it is one.
+    pub fn as_dict(&self) -> Option<DictRef<'_, 'a>> {
+        self.root().as_dict()
+    }
+
+    /// `root[key]` if the top-level value is a dictionary holding `key`.
+    pub fn get(&self, key: &[u8]) -> Option<ValueRef<'_, 'a>> {
+        self.root().get(key)
+    }
+
+    /// An owned copy of the tree, to edit (one allocation per list and dictionary).
+    pub fn to_value(&self) -> Value<'a> {
+        self.root().to_value()
+    }
+
+    /// Exact length of the (canonical) encoding.
+    pub fn encoded_len(&self) -> usize {
+        self.root().encoded_len()
+    }
+
+    /// Encodes into `out` and returns the number of bytes written; fails if `out` is
+    /// too small.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        self.root().encode(out)
+    }
+
+    /// Appends the encoding to a [`bytes::BufMut`]; fails if it does not have room.
+    pub fn encode_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EncodeError> {
+        self.root().encode_buf(buf)
+    }
+
+    /// The encoding in a new `Vec`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.root().to_vec()
+    }
+
+    /// Writes the encoding through an [`Encoder`].
+    pub fn encode_to<S: Sink>(&self, e: &mut Encoder<'_, S>) {
+        self.root().encode_to(e)
+    }
+}
+
+impl<'d, 'a> ValueRef<'d, 'a> {
+    fn at(slots: &'d [Slot<'a>], node: &'d Node<'a>) -> Self {
+        ValueRef { slots, node }
+    }
+
+    /// Which kind of value this is.
+    pub fn kind(&self) -> Kind {
+        match self.node {
+            Node::Int(_) => Kind::Int,
+            Node::Bytes(_) => Kind::Bytes,
+            Node::List(_) => Kind::List,
+            Node::Dict(_) => Kind::Dict,
+        }
+    }
+
+    /// The integer, if this is one.
+    pub fn as_int(&self) -> Option<i64> {
+        match self.node {
+            Node::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The byte string, if this is one.
+    pub fn as_bytes(&self) -> Option<&'a [u8]> {
+        match self.node {
+            Node::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The list, if this is one.
+    pub fn as_list(&self) -> Option<ListRef<'d, 'a>> {
+        match self.node {
+            Node::List(span) => Some(ListRef {
+                slots: self.slots,
+                items: run(self.slots, *span),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The dictionary, if this is one.
+    pub fn as_dict(&self) -> Option<DictRef<'d, 'a>> {
+        match self.node {
+            Node::Dict(span) => Some(DictRef {
+                slots: self.slots,
+                entries: run(self.slots, *span),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `self[key]` if this is a dictionary holding `key`.
+    pub fn get(&self, key: &[u8]) -> Option<ValueRef<'d, 'a>> {
+        self.as_dict()?.get(key)
+    }
+
+    /// An owned copy of this value, to edit.
+    pub fn to_value(&self) -> Value<'a> {
+        match self.node {
+            Node::Int(n) => Value::Int(*n),
+            Node::Bytes(b) => Value::Bytes(b),
+            Node::List(span) => Value::List(
+                run(self.slots, *span)
+                    .iter()
+                    .map(|s| ValueRef::at(self.slots, &s.node).to_value())
+                    .collect(),
+            ),
+            Node::Dict(span) => Value::Dict(Dict::from_sorted(
+                run(self.slots, *span)
+                    .iter()
+                    .map(|s| (s.key, ValueRef::at(self.slots, &s.node).to_value()))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// Exact length of the (canonical) encoding.
+    pub fn encoded_len(&self) -> usize {
+        match self.node {
+            Node::Int(n) => int_len(*n),
+            Node::Bytes(b) => bytes_len(b.len()),
+            Node::List(span) => {
+                2 + run(self.slots, *span)
+                    .iter()
+                    .map(|s| ValueRef::at(self.slots, &s.node).encoded_len())
+                    .sum::<usize>()
+            }
+            Node::Dict(span) => {
+                2 + run(self.slots, *span)
+                    .iter()
+                    .map(|s| {
+                        bytes_len(s.key.len()) + ValueRef::at(self.slots, &s.node).encoded_len()
+                    })
+                    .sum::<usize>()
+            }
+        }
+    }
+
+    /// Encodes into `out` and returns the number of bytes written; fails (writing nothing
+    /// useful) if `out` is too small.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let available = out.len();
+        let mut sink = SliceSink::new(out);
+        self.encode_to(&mut Encoder::new(&mut sink));
+        sink.written()
+            .ok_or_else(|| EncodeError::new(self.encoded_len(), available))
+    }
+
+    /// Appends the encoding to a [`bytes::BufMut`] (e.g. `Vec<u8>` or `BytesMut`); fails
+    /// if it does not have room for [`ValueRef::encoded_len`] bytes.
+    pub fn encode_buf<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EncodeError> {
+        let len = self.encoded_len();
+        if buf.remaining_mut() < len {
+            return Err(EncodeError::new(len, buf.remaining_mut()));
+        }
+        self.encode_to(&mut Encoder::new(&mut BufSink(buf)));
+        Ok(len)
+    }
+
+    /// The encoding in a new `Vec`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.encoded_len());
+        self.encode_to(&mut Encoder::new(&mut BufSink(&mut v)));
+        v
+    }
+
+    /// Writes the encoding through an [`Encoder`].
+    pub fn encode_to<S: Sink>(&self, e: &mut Encoder<'_, S>) {
+        match self.node {
+            Node::Int(n) => e.int(*n),
+            Node::Bytes(b) => e.bytes(b),
+            Node::List(span) => {
+                e.begin_list();
+                for s in run(self.slots, *span) {
+                    ValueRef::at(self.slots, &s.node).encode_to(e);
+                }
+                e.end();
+            }
+            Node::Dict(span) => {
+                e.begin_dict();
+                for s in run(self.slots, *span) {
+                    e.bytes(s.key);
+                    ValueRef::at(self.slots, &s.node).encode_to(e);
+                }
+                e.end();
+            }
+        }
+    }
+}
+
+/// The slots a span names (empty if it names none, which decoding never makes).
+#[inline]
+fn run<'d, 'a>(slots: &'d [Slot<'a>], span: Span) -> &'d [Slot<'a>] {
+    span.start
+        .checked_add(span.len)
+        .and_then(|end| slots.get(span.start..end))
+        .unwrap_or_default()
+}
+
+impl<'d, 'a> ListRef<'d, 'a> {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The item at `index`.
+    pub fn get(&self, index: usize) -> Option<ValueRef<'d, 'a>> {
+        self.items
+            .get(index)
+            .map(|s| ValueRef::at(self.slots, &s.node))
+    }
+
+    /// The items, in order.
+    pub fn iter(&self) -> Items<'d, 'a> {
+        Items {
+            slots: self.slots,
+            iter: self.items.iter(),
+        }
+    }
+}
+
+impl<'d, 'a> DictRef<'d, 'a> {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the dictionary is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The value under `key` (a binary search).
+    pub fn get(&self, key: &[u8]) -> Option<ValueRef<'d, 'a>> {
+        let i = self.entries.binary_search_by(|s| s.key.cmp(key)).ok()?;
+        self.entries
+            .get(i)
+            .map(|s| ValueRef::at(self.slots, &s.node))
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The entries, in ascending key order.
+    pub fn iter(&self) -> Entries<'d, 'a> {
+        Entries {
+            slots: self.slots,
+            iter: self.entries.iter(),
+        }
+    }
+
+    /// The keys, in ascending order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + DoubleEndedIterator + 'd {
+        self.entries.iter().map(|s| s.key)
+    }
+}
+
+impl<'d, 'a> Iterator for Items<'d, 'a> {
+    type Item = ValueRef<'d, 'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.iter.next()?;
+        Some(ValueRef::at(self.slots, &s.node))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Items<'_, '_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let s = self.iter.next_back()?;
+        Some(ValueRef::at(self.slots, &s.node))
+    }
+}
+
+impl ExactSizeIterator for Items<'_, '_> {}
+
+impl fmt::Debug for Items<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.clone()).finish()
+    }
+}
+impl core::iter::FusedIterator for Items<'_, '_> {}
+
+impl<'d, 'a> Iterator for Entries<'d, 'a> {
+    type Item = (&'a [u8], ValueRef<'d, 'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.iter.next()?;
+        Some((s.key, ValueRef::at(self.slots, &s.node)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_, '_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let s = self.iter.next_back()?;
+        Some((s.key, ValueRef::at(self.slots, &s.node)))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_, '_> {}
+
+impl fmt::Debug for Entries<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.clone()).finish()
+    }
+}
+impl core::iter::FusedIterator for Entries<'_, '_> {}
+
+impl<'d, 'a> IntoIterator for ListRef<'d, 'a> {
+    type Item = ValueRef<'d, 'a>;
+    type IntoIter = Items<'d, 'a>;
+
+    fn into_iter(self) -> Items<'d, 'a> {
+        self.iter()
+    }
+}
+
+impl<'d, 'a> IntoIterator for DictRef<'d, 'a> {
+    type Item = (&'a [u8], ValueRef<'d, 'a>);
+    type IntoIter = Entries<'d, 'a>;
+
+    fn into_iter(self) -> Entries<'d, 'a> {
+        self.iter()
+    }
+}
+
+// Equality is structural: two values are equal when they decode to the same tree,
+// wherever their slots are.
+
+impl PartialEq for ValueRef<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.node, other.node) {
+            (Node::Int(a), Node::Int(b)) => a == b,
+            (Node::Bytes(a), Node::Bytes(b)) => a == b,
+            (Node::List(_), Node::List(_)) => self.as_list() == other.as_list(),
+            (Node::Dict(_), Node::Dict(_)) => self.as_dict() == other.as_dict(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ValueRef<'_, '_> {}
+
+impl PartialEq for ListRef<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ListRef<'_, '_> {}
+
+impl PartialEq for DictRef<'_, '_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for DictRef<'_, '_> {}
+
+impl PartialEq for Document<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.root() == other.root()
+    }
+}
+
+impl Eq for Document<'_> {}
+
+impl<'a> PartialEq<Value<'a>> for ValueRef<'_, 'a> {
+    fn eq(&self, other: &Value<'a>) -> bool {
+        match (self.node, other) {
+            (Node::Int(a), Value::Int(b)) => a == b,
+            (Node::Bytes(a), Value::Bytes(b)) => a == b,
+            (Node::List(_), Value::List(items)) => self.as_list().is_some_and(|l| {
+                l.len() == items.len() && l.iter().zip(items).all(|(a, b)| a == *b)
+            }),
+            (Node::Dict(_), Value::Dict(d)) => self.as_dict().is_some_and(|mine| {
+                mine.len() == d.len()
+                    && mine
+                        .iter()
+                        .zip(d.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va == *vb)
+            }),
+            _ => false,
+        }
+    }
+}
+
+impl<'a> PartialEq<Value<'a>> for Document<'a> {
+    fn eq(&self, other: &Value<'a>) -> bool {
+        self.root() == *other
+    }
+}
+
+impl<'a> PartialEq<Document<'a>> for Value<'a> {
+    fn eq(&self, other: &Document<'a>) -> bool {
+        other.root() == *self
+    }
+}
+
+impl fmt::Debug for ValueRef<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.node {
+            Node::Int(n) => f.debug_tuple("Int").field(n).finish(),
+            Node::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Node::List(_) => match self.as_list() {
+                Some(l) => fmt::Debug::fmt(&l, f),
+                None => Ok(()),
+            },
+            Node::Dict(_) => match self.as_dict() {
+                Some(d) => fmt::Debug::fmt(&d, f),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for ListRef<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Debug for DictRef<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Debug for Document<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.root(), f)
+    }
+}
+
+/// What decoding one document keeps: the arena, and the stack where each open container
+/// gathers its items until it closes (where an unsorted dictionary is sorted).
+struct Build<'a> {
+    /// Finished containers' items, each container's contiguous.
+    slots: Vec<Slot<'a>>,
+    /// Items of the containers still open, innermost last.
+    stack: Vec<Slot<'a>>,
+    /// How many slots to give each buffer when the first container opens.
+    reserve: usize,
+}
+
+/// Decodes one value into a [`Document`] (the body of [`Value::decode_with`]).
+pub(super) fn decode<'a>(input: &'a [u8], options: DecodeOptions) -> Result<Document<'a>, Error> {
+    let mut d = Decoder::with_options(input, options);
+    let mut b = Build {
+        slots: Vec::new(),
+        stack: Vec::new(),
+        // One value per 8 bytes: more than KRPC (one per ~10) and torrents (one per ~14
+        // in the file list, far fewer in all) hold. A value takes at least 2 bytes.
+        reserve: input.len() / 8 + 8,
+    };
+    let root = node(&mut d, &mut b)?;
+    d.finish()?;
+    let mut slots = b.slots;
+    // A sparse input (one long string) leaves most of the arena unused: give it back.
+    if slots.capacity() / 2 > slots.len() + 64 {
+        slots.shrink_to_fit();
+    }
+    Ok(Document { root, slots })
+}
+
+/// Reads one value: leaves inline, containers through [`container`].
+#[inline(always)]
+fn node<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Error> {
+    match d.peek_kind() {
+        Some(Kind::Bytes) => Ok(Node::Bytes(d.expect_bytes()?)),
+        Some(Kind::Int) => Ok(Node::Int(d.expect_int()?)),
+        _ => container(d, b),
+    }
+}
+
+/// Recursive descent over one list or dictionary (or an error); depth is bounded by the
+/// decoder's limit. Items gather on the stack and move to the arena, contiguous, when
+/// their container closes.
+fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Error> {
+    let start = d.position();
+    match d.next_token()? {
+        Token::Int(n) => Ok(Node::Int(n)),
+        Token::Bytes(s) => Ok(Node::Bytes(s)),
+        Token::List => {
+            reserve(b);
+            let mark = b.stack.len();
+            while d.next_item()? {
+                let item = node(d, b)?;
+                b.stack.push(Slot {
+                    key: &[],
+                    node: item,
+                });
+            }
+            Ok(Node::List(close(b, mark)))
+        }
+        Token::Dict => {
+            reserve(b);
+            let mark = b.stack.len();
+            let mut state = DictState::caller_checks_duplicates(d.position());
+            while let Some(key) = d.next_key(&mut state)? {
+                let value = node(d, b)?;
+                b.stack.push(Slot { key, node: value });
+            }
+            if state.is_unsorted() {
+                let entries = b.stack.get_mut(mark..).unwrap_or_default();
+                entries.sort_unstable_by(|x, y| x.key.cmp(y.key));
+                if entries
+                    .windows(2)
+                    .any(|w| matches!(w, [x, y] if x.key == y.key))
+                {
+                    return Err(Error::new(ErrorKind::DuplicateKey, start));
+                }
+            }
+            Ok(Node::Dict(close(b, mark)))
+        }
+        Token::End => Err(Error::new(ErrorKind::UnexpectedEnd, start)),
+    }
+}
+
+/// Gives both buffers their room when the first container opens (a lone integer or
+/// string allocates nothing).
+#[inline(always)]
+fn reserve(b: &mut Build<'_>) {
+    if b.stack.capacity() == 0 {
+        b.stack.reserve_exact(b.reserve);
+        b.slots.reserve_exact(b.reserve);
+    }
+}
+
+/// Moves the items above `mark` from the stack to the end of the arena.
+#[inline(always)]
+fn close(b: &mut Build<'_>, mark: usize) -> Span {
+    let start = b.slots.len();
+    let items = b.stack.get(mark..).unwrap_or_default();
+    b.slots.extend_from_slice(items);
+    let len = items.len();
+    b.stack.truncate(mark);
+    Span { start, len }
+}
