@@ -16,11 +16,17 @@ enum Node<'a> {
     Dict(Span),
 }
 
-/// Where a container's items are in the arena: `len` slots from `start`.
+/// Where a container's items are in the arena: `len` slots from `start`. While its
+/// parent is still open, `from` is where everything the container wrote begins (its
+/// items, and its own children's before them).
+///
+/// `u32` keeps a slot at 40 bytes; decoding refuses input of 4 GiB or more, so every
+/// index fits (a value takes at least two bytes, and the arena holds each at most twice).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Span {
-    start: usize,
-    len: usize,
+    start: u32,
+    len: u32,
+    from: u32,
 }
 
 /// A list item (empty key) or a dictionary entry.
@@ -334,9 +340,10 @@ impl<'d, 'a> ValueRef<'d, 'a> {
 /// The slots a span names (empty if it names none, which decoding never makes).
 #[inline]
 fn run<'d, 'a>(slots: &'d [Slot<'a>], span: Span) -> &'d [Slot<'a>] {
-    span.start
-        .checked_add(span.len)
-        .and_then(|end| slots.get(span.start..end))
+    let start = span.start as usize;
+    start
+        .checked_add(span.len as usize)
+        .and_then(|end| slots.get(start..end))
         .unwrap_or_default()
 }
 
@@ -589,35 +596,39 @@ impl fmt::Debug for Document<'_> {
     }
 }
 
-/// What decoding one document keeps: the arena, and the stack where each open container
-/// gathers its items until it closes (where an unsorted dictionary is sorted).
+/// The one buffer a decode fills, which becomes the document's arena. It works as a
+/// stack: each container pushes its items as it reads them. When a container closes and
+/// its items lie together (none of them a container), they stay where they are; else
+/// (their children's items lie between them) they are copied, in order, to the top. So
+/// every container's items end up contiguous, each item is written at most twice, and
+/// nothing is freed until the document is.
 struct Build<'a> {
-    /// Finished containers' items, each container's contiguous.
     slots: Vec<Slot<'a>>,
-    /// Items of the containers still open, innermost last.
-    stack: Vec<Slot<'a>>,
-    /// How many slots to give each buffer when the first container opens.
+    /// Slots to reserve when the first container opens.
     reserve: usize,
 }
 
+/// The input length from which decoding fails (see [`Span`]).
+const MAX_INPUT: usize = u32::MAX as usize;
+
 /// Decodes one value into a [`Document`] (the body of [`Value::decode_with`]).
 pub(super) fn decode<'a>(input: &'a [u8], options: DecodeOptions) -> Result<Document<'a>, Error> {
+    if input.len() >= MAX_INPUT {
+        return Err(Error::new(ErrorKind::InputTooLong, MAX_INPUT));
+    }
     let mut d = Decoder::with_options(input, options);
     let mut b = Build {
         slots: Vec::new(),
-        stack: Vec::new(),
         // One value per 8 bytes: more than KRPC (one per ~10) and torrents (one per ~14
         // in the file list, far fewer in all) hold. A value takes at least 2 bytes.
         reserve: input.len() / 8 + 8,
     };
     let root = node(&mut d, &mut b)?;
     d.finish()?;
-    let mut slots = b.slots;
-    // A sparse input (one long string) leaves most of the arena unused: give it back.
-    if slots.capacity() / 2 > slots.len() + 64 {
-        slots.shrink_to_fit();
-    }
-    Ok(Document { root, slots })
+    Ok(Document {
+        root,
+        slots: b.slots,
+    })
 }
 
 /// Reads one value: leaves inline, containers through [`container`].
@@ -631,8 +642,7 @@ fn node<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Error> {
 }
 
 /// Recursive descent over one list or dictionary (or an error); depth is bounded by the
-/// decoder's limit. Items gather on the stack and move to the arena, contiguous, when
-/// their container closes.
+/// decoder's limit.
 fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Error> {
     let start = d.position();
     match d.next_token()? {
@@ -640,26 +650,35 @@ fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Err
         Token::Bytes(s) => Ok(Node::Bytes(s)),
         Token::List => {
             reserve(b);
-            let mark = b.stack.len();
+            let mark = b.slots.len();
+            let mut nested = false;
             while d.next_item()? {
                 let item = node(d, b)?;
-                b.stack.push(Slot {
+                nested |= matches!(item, Node::List(_) | Node::Dict(_));
+                b.slots.push(Slot {
                     key: &[],
                     node: item,
                 });
             }
-            Ok(Node::List(close(b, mark)))
+            Ok(Node::List(close(b, mark, nested)))
         }
         Token::Dict => {
             reserve(b);
-            let mark = b.stack.len();
+            let mark = b.slots.len();
+            let mut nested = false;
             let mut state = DictState::caller_checks_duplicates(d.position());
             while let Some(key) = d.next_key(&mut state)? {
                 let value = node(d, b)?;
-                b.stack.push(Slot { key, node: value });
+                nested |= matches!(value, Node::List(_) | Node::Dict(_));
+                b.slots.push(Slot { key, node: value });
             }
+            let span = close(b, mark, nested);
             if state.is_unsorted() {
-                let entries = b.stack.get_mut(mark..).unwrap_or_default();
+                let end = b.slots.len();
+                let entries = b
+                    .slots
+                    .get_mut(span.start as usize..end)
+                    .unwrap_or_default();
                 entries.sort_unstable_by(|x, y| x.key.cmp(y.key));
                 if entries
                     .windows(2)
@@ -668,29 +687,58 @@ fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Err
                     return Err(Error::new(ErrorKind::DuplicateKey, start));
                 }
             }
-            Ok(Node::Dict(close(b, mark)))
+            Ok(Node::Dict(span))
         }
         Token::End => Err(Error::new(ErrorKind::UnexpectedEnd, start)),
     }
 }
 
-/// Gives both buffers their room when the first container opens (a lone integer or
-/// string allocates nothing).
+/// Reserves the buffer when the first container opens (a lone integer or string
+/// allocates nothing).
 #[inline(always)]
 fn reserve(b: &mut Build<'_>) {
-    if b.stack.capacity() == 0 {
-        b.stack.reserve_exact(b.reserve);
+    if b.slots.capacity() == 0 {
         b.slots.reserve_exact(b.reserve);
     }
 }
 
-/// Moves the items above `mark` from the stack to the end of the arena.
+/// Index in the buffer as stored in a [`Span`] (`decode` keeps the buffer short enough).
 #[inline(always)]
-fn close(b: &mut Build<'_>, mark: usize) -> Span {
-    let start = b.slots.len();
-    let items = b.stack.get(mark..).unwrap_or_default();
-    b.slots.extend_from_slice(items);
-    let len = items.len();
-    b.stack.truncate(mark);
-    Span { start, len }
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// Closes the container whose items were pushed from `mark` on and returns where they
+/// are. `nested`: some item is a container, so its own items lie between them and the
+/// container's are gathered at the top (read back to front, then put in order).
+#[inline(always)]
+fn close(b: &mut Build<'_>, mark: usize, nested: bool) -> Span {
+    let top = b.slots.len();
+    if !nested {
+        return Span {
+            start: index(mark),
+            len: index(top.saturating_sub(mark)),
+            from: index(mark),
+        };
+    }
+    let mut i = top;
+    while i > mark {
+        let Some(&slot) = b.slots.get(i.wrapping_sub(1)) else {
+            break;
+        };
+        b.slots.push(slot);
+        i = match slot.node {
+            Node::List(s) | Node::Dict(s) => s.from as usize,
+            _ => i.saturating_sub(1),
+        };
+    }
+    let end = b.slots.len();
+    if let Some(items) = b.slots.get_mut(top..end) {
+        items.reverse();
+    }
+    Span {
+        start: index(top),
+        len: index(end.saturating_sub(top)),
+        from: index(mark),
+    }
 }

@@ -172,6 +172,9 @@ pub enum ErrorKind {
     TooManyKeys,
     /// Bytes after the one complete value.
     TrailingBytes,
+    /// Input of 4 GiB or more given to [`Value::decode`], whose document indexes it
+    /// with 32 bits.
+    InputTooLong,
     /// A value of another kind than the one a typed reader expected.
     TypeMismatch {
         /// What the reader expected.
@@ -229,6 +232,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::UnsortedKey => "dictionary keys out of order",
             ErrorKind::TooManyKeys => "too many keys in an unsorted dictionary",
             ErrorKind::TrailingBytes => "trailing bytes after the value",
+            ErrorKind::InputTooLong => "input of 4 GiB or more",
             ErrorKind::TypeMismatch { expected } => {
                 return write!(f, "expected {}", kind_name(*expected));
             }
