@@ -7,21 +7,30 @@ use super::{DecodeOptions, Error, ErrorKind, Kind};
 use alloc::vec::Vec;
 use core::fmt;
 
-/// One decoded value. Lists and dictionaries name a run of slots in the arena.
+/// One decoded value. Byte strings name where they are in the input, lists and
+/// dictionaries a run of slots in the arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Node<'a> {
+enum Node {
     Int(i64),
-    Bytes(&'a [u8]),
+    Bytes(Str),
     List(Span),
     Dict(Span),
+}
+
+/// A byte string: `len` bytes of the input from `at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Str {
+    at: u32,
+    len: u32,
 }
 
 /// Where a container's items are in the arena: `len` slots from `start`. While its
 /// parent is still open, `from` is where everything the container wrote begins (its
 /// items, and its own children's before them).
 ///
-/// `u32` keeps a slot at 40 bytes; decoding refuses input of 4 GiB or more, so every
-/// index fits (a value takes at least two bytes, and the arena holds each at most twice).
+/// `u32` offsets keep a slot at 24 bytes; decoding refuses input of 4 GiB or more, so
+/// every index fits (a value takes at least two bytes, and the arena holds each at most
+/// twice).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Span {
     start: u32,
@@ -31,9 +40,49 @@ struct Span {
 
 /// A list item (empty key) or a dictionary entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Slot<'a> {
-    key: &'a [u8],
-    node: Node<'a>,
+struct Slot {
+    key: Str,
+    node: Node,
+}
+
+/// The bytes `s` names in `input` (empty if it names none, which decoding never makes).
+#[inline]
+fn bytes_of(input: &[u8], s: Str) -> &[u8] {
+    let at = s.at as usize;
+    at.checked_add(s.len as usize)
+        .and_then(|end| input.get(at..end))
+        .unwrap_or_default()
+}
+
+/// What every reference into a document carries: its slots and its input.
+#[derive(Clone, Copy)]
+struct Arena<'d, 'a> {
+    slots: &'d [Slot],
+    input: &'a [u8],
+}
+
+impl<'d, 'a> Arena<'d, 'a> {
+    /// The bytes a string names (empty if it names none, which decoding never makes).
+    #[inline]
+    fn bytes(self, s: Str) -> &'a [u8] {
+        bytes_of(self.input, s)
+    }
+
+    /// The key of an entry.
+    #[inline]
+    fn key(self, slot: &Slot) -> &'a [u8] {
+        self.bytes(slot.key)
+    }
+
+    /// The slots a span names (empty if it names none, which decoding never makes).
+    #[inline]
+    fn run(self, span: Span) -> &'d [Slot] {
+        let start = span.start as usize;
+        start
+            .checked_add(span.len as usize)
+            .and_then(|end| self.slots.get(start..end))
+            .unwrap_or_default()
+    }
 }
 
 /// A decoded bencode value, as [`Value::decode`] returns it: the whole tree in one arena
@@ -74,51 +123,55 @@ struct Slot<'a> {
 /// [`root`]: Document::root
 #[derive(Clone)]
 pub struct Document<'a> {
-    root: Node<'a>,
-    slots: Vec<Slot<'a>>,
+    root: Node,
+    slots: Vec<Slot>,
+    input: &'a [u8],
 }
 
 /// A value inside a [`Document`]: an integer, a byte string, a [`ListRef`] or a
 /// [`DictRef`]. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct ValueRef<'d, 'a> {
-    slots: &'d [Slot<'a>],
-    node: &'d Node<'a>,
+    arena: Arena<'d, 'a>,
+    node: &'d Node,
 }
 
 /// A list inside a [`Document`].
 #[derive(Clone, Copy)]
 pub struct ListRef<'d, 'a> {
-    slots: &'d [Slot<'a>],
-    items: &'d [Slot<'a>],
+    arena: Arena<'d, 'a>,
+    items: &'d [Slot],
 }
 
 /// A dictionary inside a [`Document`], its entries in ascending key order, each key once.
 #[derive(Clone, Copy)]
 pub struct DictRef<'d, 'a> {
-    slots: &'d [Slot<'a>],
-    entries: &'d [Slot<'a>],
+    arena: Arena<'d, 'a>,
+    entries: &'d [Slot],
 }
 
 /// The items of a [`ListRef`], in order.
 #[derive(Clone)]
 pub struct Items<'d, 'a> {
-    slots: &'d [Slot<'a>],
-    iter: core::slice::Iter<'d, Slot<'a>>,
+    arena: Arena<'d, 'a>,
+    iter: core::slice::Iter<'d, Slot>,
 }
 
 /// The entries of a [`DictRef`], in ascending key order.
 #[derive(Clone)]
 pub struct Entries<'d, 'a> {
-    slots: &'d [Slot<'a>],
-    iter: core::slice::Iter<'d, Slot<'a>>,
+    arena: Arena<'d, 'a>,
+    iter: core::slice::Iter<'d, Slot>,
 }
 
 impl<'a> Document<'a> {
     /// The top-level value.
     pub fn root(&self) -> ValueRef<'_, 'a> {
         ValueRef {
-            slots: &self.slots,
+            arena: Arena {
+                slots: &self.slots,
+                input: self.input,
+            },
             node: &self.root,
         }
     }
@@ -186,8 +239,8 @@ impl<'a> Document<'a> {
 }
 
 impl<'d, 'a> ValueRef<'d, 'a> {
-    fn at(slots: &'d [Slot<'a>], node: &'d Node<'a>) -> Self {
-        ValueRef { slots, node }
+    fn at(arena: Arena<'d, 'a>, node: &'d Node) -> Self {
+        ValueRef { arena, node }
     }
 
     /// Which kind of value this is.
@@ -211,7 +264,7 @@ impl<'d, 'a> ValueRef<'d, 'a> {
     /// The byte string, if this is one.
     pub fn as_bytes(&self) -> Option<&'a [u8]> {
         match self.node {
-            Node::Bytes(b) => Some(b),
+            Node::Bytes(b) => Some(self.arena.bytes(*b)),
             _ => None,
         }
     }
@@ -220,8 +273,8 @@ impl<'d, 'a> ValueRef<'d, 'a> {
     pub fn as_list(&self) -> Option<ListRef<'d, 'a>> {
         match self.node {
             Node::List(span) => Some(ListRef {
-                slots: self.slots,
-                items: run(self.slots, *span),
+                arena: self.arena,
+                items: self.arena.run(*span),
             }),
             _ => None,
         }
@@ -231,8 +284,8 @@ impl<'d, 'a> ValueRef<'d, 'a> {
     pub fn as_dict(&self) -> Option<DictRef<'d, 'a>> {
         match self.node {
             Node::Dict(span) => Some(DictRef {
-                slots: self.slots,
-                entries: run(self.slots, *span),
+                arena: self.arena,
+                entries: self.arena.run(*span),
             }),
             _ => None,
         }
@@ -247,17 +300,24 @@ impl<'d, 'a> ValueRef<'d, 'a> {
     pub fn to_value(&self) -> Value<'a> {
         match self.node {
             Node::Int(n) => Value::Int(*n),
-            Node::Bytes(b) => Value::Bytes(b),
+            Node::Bytes(b) => Value::Bytes(self.arena.bytes(*b)),
             Node::List(span) => Value::List(
-                run(self.slots, *span)
+                self.arena
+                    .run(*span)
                     .iter()
-                    .map(|s| ValueRef::at(self.slots, &s.node).to_value())
+                    .map(|s| ValueRef::at(self.arena, &s.node).to_value())
                     .collect(),
             ),
             Node::Dict(span) => Value::Dict(Dict::from_sorted(
-                run(self.slots, *span)
+                self.arena
+                    .run(*span)
                     .iter()
-                    .map(|s| (s.key, ValueRef::at(self.slots, &s.node).to_value()))
+                    .map(|s| {
+                        (
+                            self.arena.key(s),
+                            ValueRef::at(self.arena, &s.node).to_value(),
+                        )
+                    })
                     .collect(),
             )),
         }
@@ -267,18 +327,23 @@ impl<'d, 'a> ValueRef<'d, 'a> {
     pub fn encoded_len(&self) -> usize {
         match self.node {
             Node::Int(n) => int_len(*n),
-            Node::Bytes(b) => bytes_len(b.len()),
+            Node::Bytes(b) => bytes_len(b.len as usize),
             Node::List(span) => {
-                2 + run(self.slots, *span)
+                2 + self
+                    .arena
+                    .run(*span)
                     .iter()
-                    .map(|s| ValueRef::at(self.slots, &s.node).encoded_len())
+                    .map(|s| ValueRef::at(self.arena, &s.node).encoded_len())
                     .sum::<usize>()
             }
             Node::Dict(span) => {
-                2 + run(self.slots, *span)
+                2 + self
+                    .arena
+                    .run(*span)
                     .iter()
                     .map(|s| {
-                        bytes_len(s.key.len()) + ValueRef::at(self.slots, &s.node).encoded_len()
+                        bytes_len(s.key.len as usize)
+                            + ValueRef::at(self.arena, &s.node).encoded_len()
                     })
                     .sum::<usize>()
             }
@@ -317,34 +382,24 @@ impl<'d, 'a> ValueRef<'d, 'a> {
     pub fn encode_to<S: Sink>(&self, e: &mut Encoder<'_, S>) {
         match self.node {
             Node::Int(n) => e.int(*n),
-            Node::Bytes(b) => e.bytes(b),
+            Node::Bytes(b) => e.bytes(self.arena.bytes(*b)),
             Node::List(span) => {
                 e.begin_list();
-                for s in run(self.slots, *span) {
-                    ValueRef::at(self.slots, &s.node).encode_to(e);
+                for s in self.arena.run(*span) {
+                    ValueRef::at(self.arena, &s.node).encode_to(e);
                 }
                 e.end();
             }
             Node::Dict(span) => {
                 e.begin_dict();
-                for s in run(self.slots, *span) {
-                    e.bytes(s.key);
-                    ValueRef::at(self.slots, &s.node).encode_to(e);
+                for s in self.arena.run(*span) {
+                    e.bytes(self.arena.key(s));
+                    ValueRef::at(self.arena, &s.node).encode_to(e);
                 }
                 e.end();
             }
         }
     }
-}
-
-/// The slots a span names (empty if it names none, which decoding never makes).
-#[inline]
-fn run<'d, 'a>(slots: &'d [Slot<'a>], span: Span) -> &'d [Slot<'a>] {
-    let start = span.start as usize;
-    start
-        .checked_add(span.len as usize)
-        .and_then(|end| slots.get(start..end))
-        .unwrap_or_default()
 }
 
 impl<'d, 'a> ListRef<'d, 'a> {
@@ -362,13 +417,13 @@ impl<'d, 'a> ListRef<'d, 'a> {
     pub fn get(&self, index: usize) -> Option<ValueRef<'d, 'a>> {
         self.items
             .get(index)
-            .map(|s| ValueRef::at(self.slots, &s.node))
+            .map(|s| ValueRef::at(self.arena, &s.node))
     }
 
     /// The items, in order.
     pub fn iter(&self) -> Items<'d, 'a> {
         Items {
-            slots: self.slots,
+            arena: self.arena,
             iter: self.items.iter(),
         }
     }
@@ -387,10 +442,14 @@ impl<'d, 'a> DictRef<'d, 'a> {
 
     /// The value under `key` (a binary search).
     pub fn get(&self, key: &[u8]) -> Option<ValueRef<'d, 'a>> {
-        let i = self.entries.binary_search_by(|s| s.key.cmp(key)).ok()?;
+        let arena = self.arena;
+        let i = self
+            .entries
+            .binary_search_by(|s| arena.key(s).cmp(key))
+            .ok()?;
         self.entries
             .get(i)
-            .map(|s| ValueRef::at(self.slots, &s.node))
+            .map(|s| ValueRef::at(self.arena, &s.node))
     }
 
     /// Whether `key` is present.
@@ -401,14 +460,18 @@ impl<'d, 'a> DictRef<'d, 'a> {
     /// The entries, in ascending key order.
     pub fn iter(&self) -> Entries<'d, 'a> {
         Entries {
-            slots: self.slots,
+            arena: self.arena,
             iter: self.entries.iter(),
         }
     }
 
     /// The keys, in ascending order.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + DoubleEndedIterator + 'd {
-        self.entries.iter().map(|s| s.key)
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + DoubleEndedIterator + 'd
+    where
+        'a: 'd,
+    {
+        let arena = self.arena;
+        self.entries.iter().map(move |s| arena.key(s))
     }
 }
 
@@ -417,7 +480,7 @@ impl<'d, 'a> Iterator for Items<'d, 'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.iter.next()?;
-        Some(ValueRef::at(self.slots, &s.node))
+        Some(ValueRef::at(self.arena, &s.node))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -428,7 +491,7 @@ impl<'d, 'a> Iterator for Items<'d, 'a> {
 impl DoubleEndedIterator for Items<'_, '_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let s = self.iter.next_back()?;
-        Some(ValueRef::at(self.slots, &s.node))
+        Some(ValueRef::at(self.arena, &s.node))
     }
 }
 
@@ -446,7 +509,7 @@ impl<'d, 'a> Iterator for Entries<'d, 'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let s = self.iter.next()?;
-        Some((s.key, ValueRef::at(self.slots, &s.node)))
+        Some((self.arena.key(s), ValueRef::at(self.arena, &s.node)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -457,7 +520,7 @@ impl<'d, 'a> Iterator for Entries<'d, 'a> {
 impl DoubleEndedIterator for Entries<'_, '_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let s = self.iter.next_back()?;
-        Some((s.key, ValueRef::at(self.slots, &s.node)))
+        Some((self.arena.key(s), ValueRef::at(self.arena, &s.node)))
     }
 }
 
@@ -495,7 +558,7 @@ impl PartialEq for ValueRef<'_, '_> {
     fn eq(&self, other: &Self) -> bool {
         match (self.node, other.node) {
             (Node::Int(a), Node::Int(b)) => a == b,
-            (Node::Bytes(a), Node::Bytes(b)) => a == b,
+            (Node::Bytes(a), Node::Bytes(b)) => self.arena.bytes(*a) == other.arena.bytes(*b),
             (Node::List(_), Node::List(_)) => self.as_list() == other.as_list(),
             (Node::Dict(_), Node::Dict(_)) => self.as_dict() == other.as_dict(),
             _ => false,
@@ -533,7 +596,7 @@ impl<'a> PartialEq<Value<'a>> for ValueRef<'_, 'a> {
     fn eq(&self, other: &Value<'a>) -> bool {
         match (self.node, other) {
             (Node::Int(a), Value::Int(b)) => a == b,
-            (Node::Bytes(a), Value::Bytes(b)) => a == b,
+            (Node::Bytes(a), Value::Bytes(b)) => self.arena.bytes(*a) == *b,
             (Node::List(_), Value::List(items)) => self.as_list().is_some_and(|l| {
                 l.len() == items.len() && l.iter().zip(items).all(|(a, b)| a == *b)
             }),
@@ -565,7 +628,7 @@ impl fmt::Debug for ValueRef<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.node {
             Node::Int(n) => f.debug_tuple("Int").field(n).finish(),
-            Node::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Node::Bytes(b) => f.debug_tuple("Bytes").field(&self.arena.bytes(*b)).finish(),
             Node::List(_) => match self.as_list() {
                 Some(l) => fmt::Debug::fmt(&l, f),
                 None => Ok(()),
@@ -602,8 +665,8 @@ impl fmt::Debug for Document<'_> {
 /// (their children's items lie between them) they are copied, in order, to the top. So
 /// every container's items end up contiguous, each item is written at most twice, and
 /// nothing is freed until the document is.
-struct Build<'a> {
-    slots: Vec<Slot<'a>>,
+struct Build {
+    slots: Vec<Slot>,
     /// Slots to reserve when the first container opens.
     reserve: usize,
 }
@@ -623,42 +686,63 @@ pub(super) fn decode<'a>(input: &'a [u8], options: DecodeOptions) -> Result<Docu
         // in the file list, far fewer in all) hold. A value takes at least 2 bytes.
         reserve: input.len() / 8 + 8,
     };
-    let root = node(&mut d, &mut b)?;
+    let root = container(&mut d, &mut b)?;
     d.finish()?;
     Ok(Document {
         root,
         slots: b.slots,
+        input,
     })
 }
 
-/// Reads one value: leaves inline, containers through [`container`].
+/// Where the string that ends at the decoder's position lies in the input.
 #[inline(always)]
-fn node<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Error> {
-    match d.peek_kind() {
-        Some(Kind::Bytes) => Ok(Node::Bytes(d.expect_bytes()?)),
-        Some(Kind::Int) => Ok(Node::Int(d.expect_int()?)),
-        _ => container(d, b),
+fn str_before(d: &Decoder<'_>, s: &[u8]) -> Str {
+    Str {
+        at: index(d.position().saturating_sub(s.len())),
+        len: index(s.len()),
     }
 }
 
-/// Recursive descent over one list or dictionary (or an error); depth is bounded by the
-/// decoder's limit.
-fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Error> {
+/// Reads one container item and pushes it under `key`; returns whether it is itself a
+/// container. Leaves are read inline and written straight into their slot: returned
+/// first as a `Result<Node>`, they would be written to the stack in pieces and read back
+/// whole, which stalls the CPU's store forwarding on every item.
+#[inline(always)]
+fn item(d: &mut Decoder<'_>, b: &mut Build, key: Str) -> Result<bool, Error> {
+    match d.peek_kind() {
+        Some(Kind::Bytes) => {
+            let s = d.expect_bytes()?;
+            let node = Node::Bytes(str_before(d, s));
+            b.slots.push(Slot { key, node });
+            Ok(false)
+        }
+        Some(Kind::Int) => {
+            let node = Node::Int(d.expect_int()?);
+            b.slots.push(Slot { key, node });
+            Ok(false)
+        }
+        _ => {
+            let node = container(d, b)?;
+            b.slots.push(Slot { key, node });
+            Ok(true)
+        }
+    }
+}
+
+/// Reads one value (the top-level one, or a list or dictionary inside): recursive
+/// descent, its depth bounded by the decoder's limit.
+fn container(d: &mut Decoder<'_>, b: &mut Build) -> Result<Node, Error> {
     let start = d.position();
     match d.next_token()? {
         Token::Int(n) => Ok(Node::Int(n)),
-        Token::Bytes(s) => Ok(Node::Bytes(s)),
+        Token::Bytes(s) => Ok(Node::Bytes(str_before(d, s))),
         Token::List => {
             reserve(b);
             let mark = b.slots.len();
             let mut nested = false;
             while d.next_item()? {
-                let item = node(d, b)?;
-                nested |= matches!(item, Node::List(_) | Node::Dict(_));
-                b.slots.push(Slot {
-                    key: &[],
-                    node: item,
-                });
+                nested |= item(d, b, Str { at: 0, len: 0 })?;
             }
             Ok(Node::List(close(b, mark, nested)))
         }
@@ -668,21 +752,22 @@ fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Err
             let mut nested = false;
             let mut state = DictState::caller_checks_duplicates(d.position());
             while let Some(key) = d.next_key(&mut state)? {
-                let value = node(d, b)?;
-                nested |= matches!(value, Node::List(_) | Node::Dict(_));
-                b.slots.push(Slot { key, node: value });
+                let key = str_before(d, key);
+                nested |= item(d, b, key)?;
             }
             let span = close(b, mark, nested);
             if state.is_unsorted() {
+                let input = d.input();
+                let key = |s: &Slot| bytes_of(input, s.key);
                 let end = b.slots.len();
                 let entries = b
                     .slots
                     .get_mut(span.start as usize..end)
                     .unwrap_or_default();
-                entries.sort_unstable_by(|x, y| x.key.cmp(y.key));
+                entries.sort_unstable_by(|x, y| key(x).cmp(key(y)));
                 if entries
                     .windows(2)
-                    .any(|w| matches!(w, [x, y] if x.key == y.key))
+                    .any(|w| matches!(w, [x, y] if key(x) == key(y)))
                 {
                     return Err(Error::new(ErrorKind::DuplicateKey, start));
                 }
@@ -696,7 +781,7 @@ fn container<'a>(d: &mut Decoder<'a>, b: &mut Build<'a>) -> Result<Node<'a>, Err
 /// Reserves the buffer when the first container opens (a lone integer or string
 /// allocates nothing).
 #[inline(always)]
-fn reserve(b: &mut Build<'_>) {
+fn reserve(b: &mut Build) {
     if b.slots.capacity() == 0 {
         b.slots.reserve_exact(b.reserve);
     }
@@ -712,7 +797,7 @@ fn index(i: usize) -> u32 {
 /// are. `nested`: some item is a container, so its own items lie between them and the
 /// container's are gathered at the top (read back to front, then put in order).
 #[inline(always)]
-fn close(b: &mut Build<'_>, mark: usize, nested: bool) -> Span {
+fn close(b: &mut Build, mark: usize, nested: bool) -> Span {
     let top = b.slots.len();
     if !nested {
         return Span {
