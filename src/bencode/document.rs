@@ -88,12 +88,14 @@ impl<'d, 'a> Arena<'d, 'a> {
 /// A decoded bencode value, as [`Value::decode`] returns it: the whole tree in one arena
 /// that the document owns, byte strings borrowed from the input.
 ///
-/// Decoding allocates twice whatever the nesting (the arena, and a stack it uses while
-/// decoding), and once more when the input is much sparser than its length suggests
-/// (the arena is then shrunk to fit). Both are sized from the input for up to one value
-/// per 8 bytes, more than KRPC messages and torrents hold; only denser input (such as a
-/// long list of small integers) makes them grow, by doubling. A lone integer or string
-/// allocates nothing.
+/// Decoding allocates once, whatever the nesting: one buffer, sized from the input for
+/// up to one value per 8 bytes (more than KRPC messages and torrents hold), serves as
+/// the stack while decoding and becomes the arena. Only denser input (such as a long
+/// list of small integers) makes it grow, by doubling: at most three times, as no input
+/// needs more slots than it has bytes, so four allocations at most on any input. A lone
+/// integer or string allocates nothing. The arena keeps that capacity (24 bytes a slot, up to three times
+/// the input's length); [`Document::shrink_to_fit`] gives back what a document kept for
+/// long does not use.
 ///
 /// Read it with the same accessors as a [`ValueRef`] (the document's [`root`]), which
 /// hands out [`ListRef`]s and [`DictRef`]s: lookups by key, iteration, each kind's
@@ -174,6 +176,12 @@ impl<'a> Document<'a> {
             },
             node: &self.root,
         }
+    }
+
+    /// Gives back the arena's unused capacity (one reallocation), for a document kept
+    /// for long.
+    pub fn shrink_to_fit(&mut self) {
+        self.slots.shrink_to_fit();
     }
 
     /// The kind of the top-level value.
