@@ -105,7 +105,7 @@ impl<'d, 'a> Arena<'d, 'a> {
 /// ```
 /// use btdht::bencode::Value;
 ///
-/// let doc = Value::decode(b"d4:infod5:filesld6:lengthi7e4:pathl1:a1:beeee4:name1:xee")?;
+/// let doc = Value::decode(b"d4:infod5:filesld6:lengthi7e4:pathl1:a1:beee4:name1:xee")?;
 /// let info = doc.get(b"info").and_then(|v| v.as_dict()).expect("an info dict");
 /// assert_eq!(info.get(b"name").and_then(|v| v.as_bytes()), Some(&b"x"[..]));
 /// for file in info.get(b"files").and_then(|v| v.as_list()).into_iter().flatten() {
