@@ -1,6 +1,6 @@
-//! Codec benchmarks on the four standard inputs (tests/common/inputs.rs): `Message::decode`
+//! Codec benchmarks on the five standard inputs (tests/common/inputs.rs): `Message::decode`
 //! and `Message::encode` on the three KRPC datagrams, `Value::decode` and
-//! `Value::encode` on all four. The Rust peers are measured on the same inputs by
+//! `Value::encode` (of the decoded document) on all five. The Rust peers are measured on the same inputs by
 //! `benches/compare/`.
 
 #[path = "../tests/common/inputs.rs"]
@@ -33,10 +33,11 @@ fn codec(c: &mut Criterion) {
         g.finish();
     }
     let torrent = inputs::torrent_like();
+    let heavy = inputs::torrent_heavy();
     for (name, bytes) in krpc
         .iter()
         .map(|(n, b)| (*n, b))
-        .chain([("torrent_like", &torrent)])
+        .chain([("torrent_like", &torrent), ("torrent_heavy", &heavy)])
     {
         let value = Value::decode(bytes).expect("standard input decodes");
         let mut out = vec![0u8; value.encoded_len()];
