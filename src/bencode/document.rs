@@ -795,10 +795,12 @@ fn reserve(b: &mut Build) {
     }
 }
 
-/// Index in the buffer as stored in a [`Span`] (`decode` keeps the buffer short enough).
+/// An offset in the input or the buffer as a [`Span`] or [`Str`] stores it. `decode`
+/// refuses input of `u32::MAX` bytes or more, and the buffer never holds more slots
+/// than the input has bytes, so the cast never truncates.
 #[inline(always)]
 fn index(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
+    i as u32
 }
 
 /// Closes the container whose items were pushed from `mark` on and returns where they
