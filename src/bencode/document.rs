@@ -45,6 +45,9 @@ struct Slot {
     node: Node,
 }
 
+// What the arena's size (and the capacity it reserves) is counted in.
+const _: () = assert!(core::mem::size_of::<Slot>() == 24);
+
 /// The bytes `s` names in `input` (empty if it names none, which decoding never makes).
 #[inline]
 fn bytes_of(input: &[u8], s: Str) -> &[u8] {
