@@ -6,8 +6,8 @@
 //!   helpers (`expect_dict`, `next_key`, `expect_bytes`, …). [`krpc`](crate::krpc) decodes
 //!   whole datagrams with it and builds no tree. [`Encoder`] is its writing twin.
 //! - [`Value::decode`]: any bencode (such as BEP 44 values or torrents) into a
-//!   [`Document`], the whole tree in one arena (one allocation however many lists and
-//!   dictionaries it holds), read through [`ValueRef`], [`ListRef`] and [`DictRef`]:
+//!   [`Document`], the whole tree in one arena (allocated once however many lists and
+//!   dictionaries it holds, at most four times on the densest input), read through [`ValueRef`], [`ListRef`] and [`DictRef`]:
 //!   lookups by key, iteration, each kind's reader. [`Value`] is the owned tree to build,
 //!   edit and encode ([`Document::to_value`] gives one).
 //!

@@ -116,7 +116,8 @@ impl<'a> FromIterator<(&'a [u8], Value<'a>)> for Dict<'a> {
 impl<'a> Value<'a> {
     /// Decodes exactly one value with the default [`DecodeOptions`] (keys in any order but
     /// unique, depth at most [`DEFAULT_MAX_DEPTH`](super::DEFAULT_MAX_DEPTH)) into a
-    /// [`Document`]: the whole tree in one arena, one allocation whatever its nesting.
+    /// [`Document`]: the whole tree in one arena, allocated once whatever its nesting (up
+    /// to four times on the densest input, see [`Document`]).
     /// [`Document::to_value`] turns it into a `Value` to edit.
     pub fn decode(input: &'a [u8]) -> Result<Document<'a>, Error> {
         Self::decode_with(input, DecodeOptions::new())
