@@ -1,7 +1,7 @@
 //! What users read and call around the codec: error messages name the problem and where
 //! it is, and the `Value`/`Dict`/`RawValue` accessors return what they name.
 
-use btdht::bencode::{DecodeOptions, Decoder, Dict, ErrorKind, KeyOrder, RawValue, Value};
+use btdht::bencode::{DecodeOptions, Decoder, Dict, ErrorKind, KeyOrder, Kind, RawValue, Value};
 use btdht::krpc::{DecodeErrorKind, Message};
 use std::collections::HashSet;
 
@@ -104,18 +104,87 @@ fn krpc_errors_name_the_wire_key_at_fault() {
 fn value_accessors_return_only_the_variant_they_name() {
     let v = Value::decode(b"d1:ai7e1:b2:hi1:lli1eee").unwrap();
     let d = v.as_dict().expect("a dict");
-    assert_eq!(d.get(b"a").and_then(Value::as_int), Some(7));
-    assert_eq!(d.get(b"b").and_then(Value::as_bytes), Some(&b"hi"[..]));
+    assert_eq!(d.get(b"a").and_then(|v| v.as_int()), Some(7));
+    assert_eq!(d.get(b"b").and_then(|v| v.as_bytes()), Some(&b"hi"[..]));
     assert_eq!(
-        d.get(b"l").and_then(Value::as_list).map(<[_]>::len),
+        d.get(b"l").and_then(|v| v.as_list()).map(|l| l.len()),
         Some(1)
     );
     assert_eq!(v.get(b"a"), d.get(b"a"));
-    assert_eq!(d.get(b"a").and_then(Value::as_bytes), None);
-    assert_eq!(d.get(b"b").and_then(Value::as_int), None);
-    assert_eq!(d.get(b"b").and_then(Value::as_list), None);
-    assert!(d.get(b"a").and_then(Value::as_dict).is_none());
+    assert_eq!(d.get(b"a").and_then(|v| v.as_bytes()), None);
+    assert_eq!(d.get(b"b").and_then(|v| v.as_int()), None);
+    assert!(d.get(b"b").and_then(|v| v.as_list()).is_none());
+    assert!(d.get(b"a").and_then(|v| v.as_dict()).is_none());
     assert_eq!(d.get(b"zz"), None);
+    assert_eq!(v.as_int(), None);
+    assert_eq!(v.as_bytes(), None);
+    assert!(v.as_list().is_none());
+    let kinds: Vec<Kind> = d.iter().map(|(_, v)| v.kind()).collect();
+    assert_eq!(kinds, [Kind::Int, Kind::Bytes, Kind::List]);
+    assert_eq!(v.kind(), Kind::Dict);
+}
+
+#[test]
+fn a_document_reads_lists_and_dicts_by_index_key_and_iteration_in_both_directions() {
+    let doc = Value::decode(b"d1:cli1ei2ei3ee1:ai0e1:bd1:xi9eee").unwrap();
+    let d = doc.as_dict().expect("a dict");
+    assert_eq!((d.len(), d.is_empty()), (3, false));
+    assert!(d.contains_key(b"b") && !d.contains_key(b"z"));
+    let keys: Vec<&[u8]> = d.keys().collect();
+    assert_eq!(
+        keys,
+        [&b"a"[..], b"b", b"c"],
+        "ascending, though unsorted in the input"
+    );
+    let rev: Vec<&[u8]> = d.iter().rev().map(|(k, _)| k).collect();
+    assert_eq!(rev, [&b"c"[..], b"b", b"a"]);
+    let l = d.get(b"c").and_then(|v| v.as_list()).expect("a list");
+    assert_eq!((l.len(), l.is_empty()), (3, false));
+    assert_eq!(l.get(1).and_then(|v| v.as_int()), Some(2));
+    assert_eq!(l.get(3), None);
+    let ints: Vec<i64> = l.into_iter().filter_map(|v| v.as_int()).collect();
+    assert_eq!(ints, [1, 2, 3]);
+    let back: Vec<i64> = l.iter().rev().filter_map(|v| v.as_int()).collect();
+    assert_eq!(back, [3, 2, 1]);
+    assert_eq!(l.iter().len(), 3);
+    assert_eq!(
+        doc.get(b"b")
+            .and_then(|v| v.get(b"x"))
+            .and_then(|v| v.as_int()),
+        Some(9)
+    );
+    let pairs: Vec<(&[u8], i64)> = d
+        .get(b"b")
+        .and_then(|v| v.as_dict())
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k, v.as_int()?)))
+        .collect();
+    assert_eq!(pairs, [(&b"x"[..], 9)]);
+    let empty = Value::decode(b"le").unwrap();
+    assert!(
+        empty
+            .as_list()
+            .is_some_and(|l| l.is_empty() && l.iter().next().is_none())
+    );
+}
+
+#[test]
+fn a_document_converts_to_the_value_it_equals_and_prints_like_it() {
+    let input = b"d1:ali1e2:xye1:bd1:ci-5eee";
+    let doc = Value::decode(input).unwrap();
+    let owned = doc.to_value();
+    assert_eq!(doc, owned);
+    assert_eq!(owned, doc);
+    assert_eq!(owned.to_vec(), doc.to_vec());
+    assert_eq!(doc.to_vec(), input);
+    assert_eq!(doc.clone(), doc);
+    assert_ne!(doc, Value::decode(b"d1:ali1e2:xye1:bd1:ci-6eee").unwrap());
+    assert_ne!(doc, Value::Int(1));
+    assert_eq!(
+        format!("{doc:?}"),
+        "{[97]: [Int(1), Bytes([120, 121])], [98]: {[99]: Int(-5)}}"
+    );
 }
 
 #[test]
@@ -157,6 +226,9 @@ fn encode_buf_writes_what_encode_writes_and_refuses_a_short_buffer() {
 #[test]
 fn a_raw_value_reads_back_as_a_value_and_debug_escapes_binary_bytes() {
     let raw = RawValue::new(b"3:a\x00b").unwrap();
-    assert_eq!(raw.to_value(), Ok(Value::Bytes(b"a\x00b")));
+    assert_eq!(
+        raw.decode().map(|d| d.to_value()),
+        Ok(Value::Bytes(b"a\x00b"))
+    );
     assert_eq!(format!("{raw:?}"), "RawValue(3:a\\x00b)");
 }

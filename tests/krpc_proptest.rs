@@ -2,7 +2,7 @@
 
 use btdht::Id;
 use btdht::addr::Families;
-use btdht::bencode::{DecodeOptions, Dict, KeyOrder, RawValue, Value};
+use btdht::bencode::{DecodeOptions, Dict, KeyOrder, Kind, RawValue, Value, ValueRef};
 use btdht::krpc::{
     Body, CompactList, ErrorCode, ErrorMessage, Message, MutablePut, NodeV4, NodeV6, Put, Query,
     QueryKind, Response, Values,
@@ -33,6 +33,58 @@ impl Tree {
                     .map(|(k, v)| (&k[..], v.value()))
                     .collect::<Dict<'_>>(),
             ),
+        }
+    }
+}
+
+impl Tree {
+    /// The encoding with every dictionary's keys in descending order (not canonical, as
+    /// some DHT clients send).
+    fn encode_reversed(&self, out: &mut Vec<u8>) {
+        let bytes = |out: &mut Vec<u8>, b: &[u8]| {
+            out.extend(b.len().to_string().as_bytes());
+            out.push(b':');
+            out.extend(b);
+        };
+        match self {
+            Tree::Int(n) => out.extend(format!("i{n}e").as_bytes()),
+            Tree::Bytes(b) => bytes(out, b),
+            Tree::List(items) => {
+                out.push(b'l');
+                items.iter().for_each(|t| t.encode_reversed(out));
+                out.push(b'e');
+            }
+            Tree::Dict(d) => {
+                out.push(b'd');
+                for (k, t) in d.iter().rev() {
+                    bytes(out, k);
+                    t.encode_reversed(out);
+                }
+                out.push(b'e');
+            }
+        }
+    }
+
+    /// Whether `v` reads back as this tree through every accessor: kinds, each key
+    /// looked up, each item by index, and iteration.
+    fn reads_back(&self, v: ValueRef<'_, '_>) -> bool {
+        match self {
+            Tree::Int(n) => v.as_int() == Some(*n) && v.kind() == Kind::Int,
+            Tree::Bytes(b) => v.as_bytes() == Some(&b[..]) && v.kind() == Kind::Bytes,
+            Tree::List(items) => v.as_list().is_some_and(|l| {
+                l.len() == items.len()
+                    && items
+                        .iter()
+                        .enumerate()
+                        .all(|(i, t)| l.get(i).is_some_and(|item| t.reads_back(item)))
+                    && l.iter().zip(items).all(|(item, t)| t.reads_back(item))
+            }),
+            Tree::Dict(d) => v.as_dict().is_some_and(|dict| {
+                dict.len() == d.len()
+                    && d.iter()
+                        .all(|(k, t)| dict.get(k).is_some_and(|item| t.reads_back(item)))
+                    && dict.keys().eq(d.keys().map(|k| &k[..]))
+            }),
         }
     }
 }
@@ -354,6 +406,17 @@ proptest! {
         let canonical = DecodeOptions::new().key_order(KeyOrder::Sorted).max_depth(64);
         let back = Value::decode_with(&bytes, canonical).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back, v);
+    }
+
+    #[test]
+    fn any_value_reads_back_by_key_and_index_whatever_its_key_order(t in tree()) {
+        let mut bytes = Vec::new();
+        t.encode_reversed(&mut bytes);
+        let options = DecodeOptions::new().max_depth(64);
+        let doc = Value::decode_with(&bytes, options).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(t.reads_back(doc.root()), "{:?}", doc);
+        prop_assert_eq!(doc.to_value(), t.value());
+        prop_assert_eq!(doc.to_vec(), t.value().to_vec());
     }
 
     #[test]

@@ -13,7 +13,10 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "target", "criterion")
-INPUTS = ["ping_query", "find_node_response", "get_peers_response", "torrent_like"]
+INPUTS = ["ping_query", "find_node_response", "get_peers_response", "torrent_like",
+          "torrent_heavy"]
+# Not peers: reference rows that the "fastest peer" never picks.
+FLOORS = ["floor_walk"]
 OPS = ["typed_decode", "encode", "value_decode", "value_encode"]
 GOALS = [("typed_decode", "Message::decode vs fastest peer typed borrowed decode", 2.0),
          ("encode", "Message::encode vs fastest peer encode", 8.0),
@@ -25,6 +28,9 @@ ROUTING_OPS = [("closest", "one closest-8 query"),
 # Goal 3 of issue 21: an insert costs at most 1.5× mainline's.
 ROUTING_GOALS = [("fill", 1.5), ("insert", 1.5)]
 ROUTING_PEERS = ["mainline"]
+
+
+SIZES = {}  # input -> bytes, from the throughput criterion records with a result
 
 
 def load():
@@ -41,6 +47,12 @@ def load():
                         if os.path.exists(est):
                             with open(est) as f:
                                 times[(inp, op, impl)] = json.load(f)["mean"]["point_estimate"]
+                        bench = os.path.join(gdir, impl, "new", "benchmark.json")
+                        if os.path.exists(bench):
+                            with open(bench) as f:
+                                tp = json.load(f).get("throughput") or {}
+                            if "Bytes" in tp:
+                                SIZES[inp] = tp["Bytes"]
     return times
 
 
@@ -80,8 +92,18 @@ def fmt(ns):
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
 
 
+def size(inp):
+    n = SIZES.get(inp)
+    return "?" if n is None else f"{n:,} B"
+
+
+def gbps(inp, ns):
+    n = SIZES.get(inp)
+    return "?" if n is None else f"{n / ns:.2f} GB/s"
+
+
 def codec_tables(t):
-    impls = sorted({k[2] for k in t if k[2] != "btdht"})
+    impls = sorted({k[2] for k in t if k[2] != "btdht" and k[2] not in FLOORS})
     print("| input | operation | btdht | " + " | ".join(impls) + " |")
     print("|---|---|---|" + "---|" * len(impls))
     for inp in INPUTS:
@@ -98,14 +120,39 @@ def codec_tables(t):
     print("| goal | input | fastest peer | ratio | goal | met |")
     print("|---|---|---|---|---|---|")
     for op, label, goal in GOALS:
-        for inp in INPUTS[:3]:
+        for inp in INPUTS:
             ours = t.get((inp, op, "btdht"))
-            peers = {k[2]: v for k, v in t.items() if k[0] == inp and k[1] == op and k[2] != "btdht"}
+            peers = {k[2]: v for k, v in t.items()
+                     if k[0] == inp and k[1] == op and k[2] != "btdht" and k[2] not in FLOORS}
             if ours is None or not peers:
                 continue
             best = min(peers, key=peers.get)
             ratio = peers[best] / ours
-            print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.1f}× | ≥ {goal:.0f}× | {'yes' if ratio >= goal else 'NO'} |")
+            print(f"| {label} | {inp} | {best} ({fmt(peers[best])}) | {ratio:.2f}× | ≥ {goal:.0f}× "
+                  f"| {'yes' if ratio >= goal else 'NO'} |")
+    floor_table(t)
+
+
+def floor_table(t):
+    """Value decode per input, with its size and GB/s, next to the fastest peer and the
+    floor (a hand-written walk that checks the structure and builds nothing)."""
+    rows = [inp for inp in INPUTS if (inp, "value_decode", "floor_walk") in t
+            and (inp, "value_decode", "btdht") in t]
+    if not rows:
+        return
+    print()
+    print("| input | size | btdht `Value::decode` | fastest peer | peer / btdht | floor walk | btdht / floor |")
+    print("|---|---|---|---|---|---|---|")
+    for inp in rows:
+        floor = t[(inp, "value_decode", "floor_walk")]
+        ours = t[(inp, "value_decode", "btdht")]
+        peers = {k[2]: v for k, v in t.items() if k[0] == inp and k[1] == "value_decode"
+                 and k[2] != "btdht" and k[2] not in FLOORS}
+        best = min(peers, key=peers.get) if peers else None
+        peer = "—" if best is None else f"{best} {fmt(peers[best])} ({gbps(inp, peers[best])})"
+        ratio = "—" if best is None else f"{peers[best] / ours:.2f}×"
+        print(f"| {inp} | {size(inp)} | {fmt(ours)} ({gbps(inp, ours)}) | {peer} | {ratio} | "
+              f"{fmt(floor)} ({gbps(inp, floor)}) | {ours / floor:.2f}× |")
 
 
 def ratio(r):

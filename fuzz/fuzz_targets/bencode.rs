@@ -1,5 +1,5 @@
 //! Any bytes: `Value::decode` never panics; what decodes re-encodes to bytes that decode
-//! to the same value; canonical input re-encodes byte for byte.
+//! to the same value, as does its owned copy; canonical input re-encodes byte for byte.
 #![no_main]
 
 use btdht::bencode::{DecodeOptions, KeyOrder, Value};
@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(value.encode(&mut out[..len.saturating_sub(1)]).is_err() || len == 0);
     let again = Value::decode(&out).expect("our encoding decodes");
     assert_eq!(again, value);
+    let owned = value.to_value();
+    assert_eq!(owned, value);
+    assert_eq!(owned.to_vec(), out);
     let canonical = DecodeOptions::new().key_order(KeyOrder::Sorted);
     if Value::decode_with(data, canonical).is_ok() {
         assert_eq!(out, data, "canonical input re-encodes byte for byte");

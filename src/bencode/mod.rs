@@ -5,8 +5,11 @@
 //! - [`Decoder`]: a non-allocating cursor that reads one [`Token`] at a time, with typed
 //!   helpers (`expect_dict`, `next_key`, `expect_bytes`, …). [`krpc`](crate::krpc) decodes
 //!   whole datagrams with it and builds no tree. [`Encoder`] is its writing twin.
-//! - [`Value`]: a borrowed tree (integers, byte strings, lists, dictionaries) for users
-//!   who need arbitrary bencode, such as BEP 44 values.
+//! - [`Value::decode`]: any bencode (such as BEP 44 values or torrents) into a
+//!   [`Document`], the whole tree in one arena (allocated once however many lists and
+//!   dictionaries it holds, at most four times on the densest input), read through [`ValueRef`], [`ListRef`] and [`DictRef`]:
+//!   lookups by key, iteration, each kind's reader. [`Value`] is the owned tree to build,
+//!   edit and encode ([`Document::to_value`] gives one).
 //!
 //! # Strictness
 //!
@@ -22,7 +25,8 @@
 //! use btdht::bencode::{ErrorKind, Value};
 //!
 //! let v = Value::decode(b"d3:cow3:moo4:spaml1:a1:bee")?;
-//! assert_eq!(v.get(b"cow").and_then(Value::as_bytes), Some(&b"moo"[..]));
+//! assert_eq!(v.get(b"cow").and_then(|v| v.as_bytes()), Some(&b"moo"[..]));
+//! assert_eq!(v.get(b"spam").and_then(|v| v.as_list()).map(|l| l.len()), Some(2));
 //!
 //! let err = Value::decode(b"i03e").unwrap_err();
 //! assert_eq!((err.kind(), err.offset()), (ErrorKind::LeadingZero, 1));
@@ -30,10 +34,12 @@
 //! ```
 
 mod decode;
+mod document;
 mod encode;
 mod value;
 
 pub use decode::{Decoder, DictState, Token};
+pub use document::{DictRef, Document, Entries, Items, ListRef, ValueRef};
 pub use encode::{EncodeError, Encoder, Sink, SliceSink, bytes_len, int_len};
 pub use value::{Dict, Value};
 
@@ -166,6 +172,9 @@ pub enum ErrorKind {
     TooManyKeys,
     /// Bytes after the one complete value.
     TrailingBytes,
+    /// Input of 4 GiB or more given to [`Value::decode`], whose document indexes it
+    /// with 32 bits.
+    InputTooLong,
     /// A value of another kind than the one a typed reader expected.
     TypeMismatch {
         /// What the reader expected.
@@ -223,6 +232,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::UnsortedKey => "dictionary keys out of order",
             ErrorKind::TooManyKeys => "too many keys in an unsorted dictionary",
             ErrorKind::TrailingBytes => "trailing bytes after the value",
+            ErrorKind::InputTooLong => "input of 4 GiB or more",
             ErrorKind::TypeMismatch { expected } => {
                 return write!(f, "expected {}", kind_name(*expected));
             }
@@ -288,8 +298,8 @@ impl<'a> RawValue<'a> {
         d.skip_value().is_ok() && d.finish().is_ok()
     }
 
-    /// Decodes the value into a tree.
-    pub fn to_value(&self) -> Result<Value<'a>, Error> {
+    /// Decodes the value into a [`Document`].
+    pub fn decode(&self) -> Result<Document<'a>, Error> {
         Value::decode(self.0)
     }
 }

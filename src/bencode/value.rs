@@ -1,11 +1,14 @@
-//! The borrowed bencode tree.
+//! The owned bencode tree, to build and edit.
 
-use super::decode::{Decoder, DictState, Token};
+use super::document::{self, Document};
 use super::encode::{BufSink, EncodeError, Encoder, Sink, SliceSink, bytes_len, int_len};
-use super::{DecodeOptions, Error, ErrorKind, Kind};
+use super::{DecodeOptions, Error};
 use alloc::vec::Vec;
 
-/// Any bencode value, borrowing its byte strings from the input.
+/// Any bencode value, borrowing its byte strings: the tree to build, edit and encode.
+///
+/// Decoding gives a [`Document`] instead (one arena for the whole tree), which compares
+/// equal to the `Value` it holds and turns into one with [`Document::to_value`].
 ///
 /// ```
 /// use btdht::bencode::{Dict, Value};
@@ -88,6 +91,11 @@ impl<'a> Dict<'a> {
         self.entries.is_empty()
     }
 
+    /// Entries already sorted by key, each key once.
+    pub(super) fn from_sorted(entries: Vec<(&'a [u8], Value<'a>)>) -> Self {
+        Dict { entries }
+    }
+
     /// The entries, sorted by key.
     pub fn into_entries(self) -> Vec<(&'a [u8], Value<'a>)> {
         self.entries
@@ -105,25 +113,19 @@ impl<'a> FromIterator<(&'a [u8], Value<'a>)> for Dict<'a> {
     }
 }
 
-type ListScratch<'a> = Vec<Value<'a>>;
-type DictScratch<'a> = Vec<(&'a [u8], Value<'a>)>;
-
 impl<'a> Value<'a> {
     /// Decodes exactly one value with the default [`DecodeOptions`] (keys in any order but
-    /// unique, depth at most [`DEFAULT_MAX_DEPTH`](super::DEFAULT_MAX_DEPTH)).
-    pub fn decode(input: &'a [u8]) -> Result<Value<'a>, Error> {
+    /// unique, depth at most [`DEFAULT_MAX_DEPTH`](super::DEFAULT_MAX_DEPTH)) into a
+    /// [`Document`]: the whole tree in one arena, allocated once whatever its nesting (up
+    /// to four times on the densest input, see [`Document`]).
+    /// [`Document::to_value`] turns it into a `Value` to edit.
+    pub fn decode(input: &'a [u8]) -> Result<Document<'a>, Error> {
         Self::decode_with(input, DecodeOptions::new())
     }
 
-    /// Decodes exactly one value under the given options.
-    pub fn decode_with(input: &'a [u8], options: DecodeOptions) -> Result<Value<'a>, Error> {
-        let mut d = Decoder::with_options(input, options);
-        // Allocated when the first list or dictionary opens (see `reserve_scratch`).
-        let mut lists = ListScratch::new();
-        let mut dicts = DictScratch::new();
-        let v = decode_value(&mut d, &mut lists, &mut dicts)?;
-        d.finish()?;
-        Ok(v)
+    /// Decodes exactly one value under the given options (see [`Value::decode`]).
+    pub fn decode_with(input: &'a [u8], options: DecodeOptions) -> Result<Document<'a>, Error> {
+        document::decode(input, options)
     }
 
     /// Exact length of the encoding.
@@ -228,83 +230,5 @@ impl<'a> Value<'a> {
     /// `self[key]` if this is a dictionary holding `key`.
     pub fn get(&self, key: &[u8]) -> Option<&Value<'a>> {
         self.as_dict()?.get(key)
-    }
-}
-
-/// Gives a scratch stack its buffer when the first container of its kind opens, sized
-/// from the input (`items`: how many it could hold at most) so that typical messages
-/// never regrow it, and a message without lists allocates no list stack.
-#[inline(always)]
-fn reserve_scratch<T>(scratch: &mut Vec<T>, items: usize) {
-    if scratch.capacity() == 0 {
-        *scratch = Vec::with_capacity(items.clamp(8, 64));
-    }
-}
-
-/// Reads one container item and hands it to `push` with the scratch stacks: leaves are
-/// read inline, containers recurse. A leaf goes straight into its slot: returning it
-/// first as a `Result<Value>` would write it to the stack in pieces and read it back
-/// whole, which stalls the CPU's store forwarding on every item.
-#[inline(always)]
-fn item<'a>(
-    d: &mut Decoder<'a>,
-    lists: &mut ListScratch<'a>,
-    dicts: &mut DictScratch<'a>,
-    push: impl FnOnce(&mut ListScratch<'a>, &mut DictScratch<'a>, Value<'a>),
-) -> Result<(), Error> {
-    match d.peek_kind() {
-        Some(Kind::Bytes) => push(lists, dicts, Value::Bytes(d.expect_bytes()?)),
-        Some(Kind::Int) => push(lists, dicts, Value::Int(d.expect_int()?)),
-        _ => {
-            let v = decode_value(d, lists, dicts)?;
-            push(lists, dicts, v);
-        }
-    }
-    Ok(())
-}
-
-/// Recursive descent; depth is bounded by the decoder's limit. Items are gathered on
-/// shared scratch stacks and moved (one `memcpy`, by `split_off`) into exactly-sized
-/// vectors when their container closes, so each container costs one allocation and no
-/// regrowth.
-fn decode_value<'a>(
-    d: &mut Decoder<'a>,
-    lists: &mut ListScratch<'a>,
-    dicts: &mut DictScratch<'a>,
-) -> Result<Value<'a>, Error> {
-    let start = d.position();
-    match d.next_token()? {
-        Token::Int(n) => Ok(Value::Int(n)),
-        Token::Bytes(b) => Ok(Value::Bytes(b)),
-        Token::List => {
-            // An item takes at least two bytes (`0:`), a list of compact peers eight.
-            reserve_scratch(lists, d.input().len() / 8);
-            let mark = lists.len();
-            while d.next_item()? {
-                item(d, lists, dicts, |lists, _, v| lists.push(v))?;
-            }
-            Ok(Value::List(lists.split_off(mark)))
-        }
-        Token::Dict => {
-            // An entry takes at least four bytes (`0:0:`).
-            reserve_scratch(dicts, d.input().len() / 8);
-            let mark = dicts.len();
-            let mut state = DictState::caller_checks_duplicates(d.position());
-            while let Some(key) = d.next_key(&mut state)? {
-                item(d, lists, dicts, |_, dicts, v| dicts.push((key, v)))?;
-            }
-            let mut entries = dicts.split_off(mark);
-            if state.is_unsorted() {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                if entries
-                    .windows(2)
-                    .any(|w| matches!(w, [a, b] if a.0 == b.0))
-                {
-                    return Err(Error::new(ErrorKind::DuplicateKey, start));
-                }
-            }
-            Ok(Value::Dict(Dict { entries }))
-        }
-        Token::End => Err(Error::new(ErrorKind::UnexpectedEnd, start)),
     }
 }

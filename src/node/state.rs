@@ -150,14 +150,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Saved, StateError> {
     let dict = value.as_dict().ok_or(StateError::Corrupt("state"))?;
     let version = dict
         .get(b"version")
-        .and_then(Value::as_int)
+        .and_then(|v| v.as_int())
         .ok_or(StateError::Corrupt("version"))?;
     if version != STATE_VERSION {
         return Err(StateError::UnknownVersion(version));
     }
     let id = dict
         .get(b"id")
-        .and_then(Value::as_bytes)
+        .and_then(|v| v.as_bytes())
         .and_then(Id::from_slice)
         .ok_or(StateError::Corrupt("id"))?;
     let mut saved = Saved {

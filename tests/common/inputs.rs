@@ -146,3 +146,57 @@ pub fn torrent_like() -> Vec<u8> {
     v.push(b'e');
     v
 }
+
+/// A heavy torrent-like dictionary of about 1 MB: the same metadata as [`torrent_like`],
+/// a file list of 2 500 entries whose paths are one to three directories deep, and a
+/// `pieces` string for the rest. Where `torrent_like` is mostly one long string, this
+/// one has ~20 000 values to build (~250 KB of file list), the shape of a large
+/// multi-file torrent.
+pub fn torrent_heavy() -> Vec<u8> {
+    let mut r = Rng(5);
+    let mut v = Vec::with_capacity(1 << 20);
+    v.push(b'd');
+    string(&mut v, b"announce");
+    string(&mut v, b"udp://tracker.example.org:6969/announce");
+    string(&mut v, b"comment");
+    string(
+        &mut v,
+        b"A benchmark input shaped like a large multi-file torrent",
+    );
+    string(&mut v, b"creation date");
+    int(&mut v, 1_700_000_000);
+    string(&mut v, b"info");
+    v.push(b'd');
+    string(&mut v, b"files");
+    v.push(b'l');
+    for i in 0..2_500 {
+        v.push(b'd');
+        string(&mut v, b"length");
+        int(&mut v, (r.next() % 4_000_000_000) as i64);
+        string(&mut v, b"path");
+        v.push(b'l');
+        let depth = 1 + r.next() % 3;
+        for level in 0..depth {
+            string(&mut v, format!("dir-{level}-{}", r.next() % 40).as_bytes());
+        }
+        string(
+            &mut v,
+            format!("file-{i:04}-{:08x}.bin", r.next() as u32).as_bytes(),
+        );
+        v.push(b'e');
+        v.push(b'e');
+    }
+    v.push(b'e');
+    string(&mut v, b"name");
+    string(&mut v, b"benchmark-torrent-heavy");
+    string(&mut v, b"piece length");
+    int(&mut v, 65_536);
+    let pieces_at = v.len() + b"6:pieces".len();
+    // Pieces fill the input up to ~1 MB (a whole number of 20-byte hashes).
+    let pieces = ((1 << 20) - pieces_at - 16) / 20 * 20;
+    string(&mut v, b"pieces");
+    string(&mut v, &r.bytes(pieces));
+    v.push(b'e');
+    v.push(b'e');
+    v
+}

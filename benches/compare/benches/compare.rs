@@ -7,11 +7,13 @@
 //!   btdht: `Message::decode`.
 //! - `encode`: that typed struct back to bytes; btdht: `Message::encode` into a buffer.
 //! - `value_decode` / `value_encode`: each crate's generic value type; btdht: `Value`.
+//!   `value_decode` also has `floor_walk`, not a peer: a hand-written walk that checks
+//!   the input's structure and builds nothing, the floor under any value decode.
 
 #[path = "../../../tests/common/inputs.rs"]
 mod inputs;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use std::hint::black_box;
 use std::time::Duration;
@@ -267,9 +269,63 @@ macro_rules! typed {
     }};
 }
 
+/// The floor: walks one value, checking lengths, integer digits, nesting and the end,
+/// and counts the values without building anything (no key rules, no allocation).
+fn floor_walk(input: &[u8]) -> Option<usize> {
+    fn value(input: &[u8], pos: &mut usize, depth: usize, count: &mut usize) -> Option<()> {
+        *count += 1;
+        match *input.get(*pos)? {
+            b'i' => {
+                let mut p = *pos + 1;
+                if input.get(p) == Some(&b'-') {
+                    p += 1;
+                }
+                let digits = p;
+                while input.get(p)?.is_ascii_digit() {
+                    p += 1;
+                }
+                (p > digits && input.get(p) == Some(&b'e')).then_some(())?;
+                *pos = p + 1;
+            }
+            b'0'..=b'9' => {
+                let mut p = *pos;
+                let mut len = 0usize;
+                while let Some(d @ b'0'..=b'9') = input.get(p) {
+                    len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+                    p += 1;
+                }
+                (input.get(p) == Some(&b':')).then_some(())?;
+                let end = (p + 1).checked_add(len)?;
+                (end <= input.len()).then_some(())?;
+                *pos = end;
+            }
+            b'l' | b'd' => {
+                let depth = depth.checked_sub(1)?;
+                *pos += 1;
+                while *input.get(*pos)? != b'e' {
+                    value(input, pos, depth, count)?;
+                }
+                *pos += 1;
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+    let mut pos = 0;
+    let mut count = 0;
+    value(input, &mut pos, 32, &mut count)?;
+    (pos == input.len()).then_some(count)
+}
+
 fn values(c: &mut Criterion, name: &str, bytes: &[u8]) {
     use bendy::decoding::FromBencode;
     let mut g = c.benchmark_group(format!("{name}/value_decode"));
+    // Criterion records the input size with each result (report.py prints it, and GB/s).
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    floor_walk(bytes).expect("the floor walks every standard input");
+    g.bench_function("floor_walk", |b| {
+        b.iter(|| black_box(floor_walk(black_box(bytes)).is_some()))
+    });
     serde_bencode::from_bytes::<serde_bencode::value::Value>(bytes).expect("serde_bencode value");
     g.bench_function("serde_bencode", |b| {
         b.iter(|| {
@@ -335,7 +391,9 @@ fn values(c: &mut Criterion, name: &str, bytes: &[u8]) {
     g.bench_function("bt_bencode", |b| {
         b.iter(|| black_box(bt_bencode::to_vec(black_box(&bv)).map(|v| v.len())))
     });
-    let v = btdht::bencode::Value::decode(bytes).expect("decodes");
+    // The owned tree, as before decoding returned a `Document`.
+    let doc = btdht::bencode::Value::decode(bytes).expect("decodes");
+    let v = doc.to_value();
     let mut buf = vec![0u8; v.encoded_len()];
     g.bench_function("btdht", |b| {
         b.iter(|| black_box(black_box(&v).encode(&mut buf).is_ok()))
@@ -348,6 +406,7 @@ fn compare(c: &mut Criterion) {
     let find_node = inputs::find_node_response();
     let get_peers = inputs::get_peers_response();
     let torrent = inputs::torrent_like();
+    let heavy = inputs::torrent_heavy();
     typed!(c, "ping_query", &ping, PingQuery<'_>, PingQueryOwned);
     typed!(
         c,
@@ -368,6 +427,7 @@ fn compare(c: &mut Criterion) {
         ("find_node_response", &find_node),
         ("get_peers_response", &get_peers),
         ("torrent_like", &torrent),
+        ("torrent_heavy", &heavy),
     ] {
         values(c, name, bytes);
     }
