@@ -52,9 +52,9 @@ fn sample_list<A: Ip>(
     let k = k.min(n);
     if !noseed {
         for i in 0..k {
-            let j = i.saturating_add(rng.below(n.saturating_sub(i)));
-            // i < k <= n and j < n: both indices are in bounds.
-            list.swap(i, j.min(n.saturating_sub(1)));
+            // i < k <= n, so n - i >= 1 and i <= j < n: both indices are in bounds.
+            let j = i.wrapping_add(rng.below(n.wrapping_sub(i)));
+            list.swap(i, j.min(n.wrapping_sub(1)));
             if let Some(e) = list.get(i) {
                 emit(e.addr.socket(e.port));
             }
