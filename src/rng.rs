@@ -7,7 +7,7 @@
 //! seed (`SHA-1("btdht derive" ‖ seed ‖ purpose ‖ i)`), and an [`Rng`] on a key produces
 //! 20-byte blocks `SHA-1("btdht rng" ‖ key ‖ counter)`; the seed never leaves the node.
 //! Where one call needs many cheap draws (sampling stored peers), [`Rng::stream`] seeds a
-//! SplitMix64 [`Stream`] with SipHash-2-4 under the key (a keyed PRF ten times cheaper
+//! wyrand [`Stream`] with SipHash-2-4 under the key (a keyed PRF ten times cheaper
 //! than a SHA-1 block): one short hash per answer, not one per peer.
 
 use sha1::{Digest, Sha1};
@@ -155,16 +155,16 @@ pub(crate) fn siphash24(key: &[u8; 16], msg: &[u8]) -> u64 {
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
-/// SplitMix64: cheap draws within one call, seeded by [`Rng::stream`].
+/// wyrand: cheap draws within one call, seeded by [`Rng::stream`]; one 64×64-bit
+/// multiply a draw (a sampled peer costs two: the draw and the bound).
 pub(crate) struct Stream(u64);
 
 impl Stream {
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.0).wrapping_mul(u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db));
+        // The two halves of the product, folded: truncations on purpose.
+        ((t >> 64) as u64) ^ (t as u64)
     }
 
     /// A number in `0..n` (0 when `n` is 0), by multiply-and-shift.
