@@ -39,7 +39,8 @@ fn write_peer(dst: &mut [u8], addr: &SocketAddr) -> Option<()> {
 /// Where [`AnswerWriter::values_with`] takes the peers of `values`: each one in place,
 /// in one fixed-size piece (`6:` or `18:`, the compact address).
 pub(crate) struct PeerValues<'b> {
-    buf: &'b mut [u8],
+    /// The room left.
+    rest: &'b mut [u8],
     len: usize,
     /// A peer did not fit: the answer fails.
     full: bool,
@@ -50,21 +51,18 @@ impl PeerValues<'_> {
     #[inline(always)]
     pub(crate) fn push(&mut self, p: &SocketAddr) {
         match p {
-            SocketAddr::V4(a) => self.put(&value_v4_of(a)),
-            SocketAddr::V6(_) => self.put(&value_v6(p)),
+            SocketAddr::V4(a) => self.put(value_v4_of(a)),
+            SocketAddr::V6(_) => self.put(value_v6(p)),
         }
     }
 
     #[inline(always)]
-    fn put<const N: usize>(&mut self, bytes: &[u8; N]) {
-        match self
-            .buf
-            .get_mut(self.len..)
-            .and_then(|rest| rest.first_chunk_mut::<N>())
-        {
-            Some(dst) => {
-                *dst = *bytes;
-                // `len + N` fits: those bytes were in `buf`.
+    fn put<const N: usize>(&mut self, bytes: [u8; N]) {
+        match core::mem::take(&mut self.rest).split_first_chunk_mut::<N>() {
+            Some((dst, rest)) => {
+                *dst = bytes;
+                self.rest = rest;
+                // `len + N` fits: those bytes were in the buffer.
                 self.len = self.len.wrapping_add(N);
             }
             None => self.full = true,
@@ -237,7 +235,7 @@ impl<'b> AnswerWriter<'b> {
         const KEY: &[u8; 9] = b"6:valuesl";
         let at = self.len.checked_add(KEY.len())?;
         let mut v = PeerValues {
-            buf: self.buf.get_mut(at..).unwrap_or_default(),
+            rest: self.buf.get_mut(at..).unwrap_or_default(),
             len: 0,
             full: false,
         };

@@ -66,9 +66,14 @@ impl PeersPlan {
         if self.fit == 0 {
             return 0;
         }
-        server
-            .peers
-            .sample_peers_each(now, &self.info_hash, self.family, self.noseed, self.fit, emit)
+        server.peers.sample_peers_each(
+            now,
+            &self.info_hash,
+            self.family,
+            self.noseed,
+            self.fit,
+            emit,
+        )
     }
 }
 
