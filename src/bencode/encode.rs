@@ -18,16 +18,30 @@ pub trait Sink {
         self.put(bytes);
     }
 
-    /// Appends `N` bytes for each of `items`, as `piece` makes them (compact node and
-    /// peer lists). The same as one [`Sink::put_array`] per item unless a sink overrides
+    /// Appends `N` bytes that `fill` writes. The same as [`Sink::put_array`] of what
+    /// `fill` writes into a zeroed array unless a sink overrides it: [`SliceSink`] has
+    /// `fill` write straight into the buffer, so a piece put together from parts is not
+    /// assembled on the stack first.
+    #[inline]
+    fn put_with<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N]))
+    where
+        Self: Sized,
+    {
+        let mut piece = [0u8; N];
+        fill(&mut piece);
+        self.put_array(&piece);
+    }
+
+    /// Appends `N` bytes for each of `items`, as `fill` writes them (compact node and
+    /// peer lists). The same as one [`Sink::put_with`] per item unless a sink overrides
     /// it: [`SliceSink`] checks the room for all of them once.
     #[inline]
-    fn put_each<T, const N: usize>(&mut self, items: &[T], piece: impl Fn(&T) -> [u8; N])
+    fn put_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N]))
     where
         Self: Sized,
     {
         for item in items {
-            self.put_array(&piece(item));
+            self.put_with(|d| fill(item, d));
         }
     }
 }
@@ -88,7 +102,23 @@ impl Sink for SliceSink<'_> {
     }
 
     #[inline]
-    fn put_each<T, const N: usize>(&mut self, items: &[T], piece: impl Fn(&T) -> [u8; N]) {
+    fn put_with<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N])) {
+        match self
+            .buf
+            .get_mut(self.len..)
+            .and_then(|rest| rest.first_chunk_mut::<N>())
+        {
+            Some(dst) => {
+                fill(dst);
+                // `len + N` fits: those bytes were in `buf`.
+                self.len = self.len.wrapping_add(N);
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline]
+    fn put_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N])) {
         let room = items
             .len()
             .checked_mul(N)
@@ -98,7 +128,7 @@ impl Sink for SliceSink<'_> {
             Some((total, dst)) => {
                 for (chunk, item) in dst.chunks_exact_mut(N).zip(items) {
                     if let Ok(chunk) = <&mut [u8; N]>::try_from(chunk) {
-                        *chunk = piece(item);
+                        fill(item, chunk);
                     }
                 }
                 // `len + total` fits: those bytes were in `buf`.
@@ -311,11 +341,35 @@ impl<'s, S: Sink> Encoder<'s, S> {
         self.sink.put_array(bytes);
     }
 
-    /// `N` bytes for each of `items`, as `piece` makes them: a compact list's entries,
+    /// `N` bytes that `fill` writes in place (see [`Sink::put_with`]).
+    #[inline]
+    pub fn raw_with<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N])) {
+        self.sink.put_with(fill);
+    }
+
+    /// `head` then `tail` as one piece of `N` = `H + T` bytes, written in place.
+    #[inline]
+    pub(crate) fn raw_cat<const H: usize, const T: usize, const N: usize>(
+        &mut self,
+        head: &[u8; H],
+        tail: &[u8; T],
+    ) {
+        const { assert!(H + T == N) };
+        self.sink.put_with::<N>(|d| {
+            if let Some((h, rest)) = d.split_first_chunk_mut::<H>() {
+                *h = *head;
+                if let Some(t) = rest.first_chunk_mut::<T>() {
+                    *t = *tail;
+                }
+            }
+        });
+    }
+
+    /// `N` bytes for each of `items`, as `fill` writes them: a compact list's entries,
     /// with one bounds check for all of them when the sink is a [`SliceSink`].
     #[inline]
-    pub fn raw_each<T, const N: usize>(&mut self, items: &[T], piece: impl Fn(&T) -> [u8; N]) {
-        self.sink.put_each(items, piece);
+    pub fn raw_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N])) {
+        self.sink.put_each(items, fill);
     }
 
     /// [`Encoder::raw`] for short pieces of a length known only at run time (transaction

@@ -72,7 +72,7 @@ impl CompactEntry for NodeV4 {
     }
     #[inline]
     fn write<S: Sink>(&self, e: &mut Encoder<'_, S>) {
-        e.raw_array(&self.compact());
+        e.raw_with(|d| self.compact(d));
     }
     #[inline]
     fn write_all<S: Sink>(items: &[Self], e: &mut Encoder<'_, S>) {
@@ -81,15 +81,13 @@ impl CompactEntry for NodeV4 {
 }
 
 impl NodeV4 {
-    /// The 26 bytes: the id, then the address.
+    /// Writes the 26 bytes: the id, then the address.
     #[inline]
-    fn compact(&self) -> [u8; 26] {
-        let mut b = [0u8; 26];
-        let [head @ .., a0, a1, a2, a3, p0, p1] = &mut b;
+    fn compact(&self, b: &mut [u8; 26]) {
+        let [head @ .., a0, a1, a2, a3, p0, p1] = b;
         *head = *self.id.as_bytes();
         [*a0, *a1, *a2, *a3] = self.addr.ip().octets();
         [*p0, *p1] = self.addr.port().to_be_bytes();
-        b
     }
 }
 
@@ -104,7 +102,7 @@ impl CompactEntry for NodeV6 {
     }
     #[inline]
     fn write<S: Sink>(&self, e: &mut Encoder<'_, S>) {
-        e.raw_array(&self.compact());
+        e.raw_with(|d| self.compact(d));
     }
     #[inline]
     fn write_all<S: Sink>(items: &[Self], e: &mut Encoder<'_, S>) {
@@ -113,11 +111,10 @@ impl CompactEntry for NodeV6 {
 }
 
 impl NodeV6 {
-    /// The 38 bytes: the id, the address, the port.
+    /// Writes the 38 bytes: the id, the address, the port.
     #[inline]
-    fn compact(&self) -> [u8; 38] {
-        let mut b = [0u8; 38];
-        let [head @ .., p0, p1] = &mut b;
+    fn compact(&self, b: &mut [u8; 38]) {
+        let [head @ .., p0, p1] = b;
         if let Some((id, ip)) = head.split_first_chunk_mut::<ID_LEN>() {
             *id = *self.id.as_bytes();
             if let Ok(ip) = <&mut [u8; 16]>::try_from(ip) {
@@ -125,7 +122,6 @@ impl NodeV6 {
             }
         }
         [*p0, *p1] = self.addr.port().to_be_bytes();
-        b
     }
 }
 
@@ -141,7 +137,7 @@ impl CompactEntry for Id {
     }
     #[inline]
     fn write_all<S: Sink>(items: &[Self], e: &mut Encoder<'_, S>) {
-        e.raw_each(items, |id| *id.as_bytes());
+        e.raw_each(items, |id, d| *d = *id.as_bytes());
     }
 }
 
@@ -416,9 +412,9 @@ impl<'a> Values<'a> {
                         .unwrap_or(rest.len());
                     let (now, later) = rest.split_at_checked(run).unwrap_or((rest, &[]));
                     if v6 {
-                        e.raw_each(now, value_v6);
+                        e.raw_each(now, write_value_v6);
                     } else {
-                        e.raw_each(now, value_v4);
+                        e.raw_each(now, |p, d| *d = value_v4(p));
                     }
                     rest = later;
                 }
@@ -451,8 +447,15 @@ pub(crate) fn value_v4_of(a: &SocketAddrV4) -> [u8; 8] {
 #[inline]
 pub(crate) fn value_v6(p: &SocketAddr) -> [u8; 21] {
     let mut b = [0u8; 21];
+    write_value_v6(p, &mut b);
+    b
+}
+
+/// Writes `18:` and a compact IPv6 peer into `b` (an IPv4 one never comes here).
+#[inline]
+fn write_value_v6(p: &SocketAddr, b: &mut [u8; 21]) {
     if let SocketAddr::V6(a) = p {
-        let [head @ .., p0, p1] = &mut b;
+        let [head @ .., p0, p1] = b;
         if let Some((prefix, ip)) = head.split_first_chunk_mut::<3>() {
             *prefix = *b"18:";
             if let Ok(ip) = <&mut [u8; 16]>::try_from(ip) {
@@ -461,7 +464,6 @@ pub(crate) fn value_v6(p: &SocketAddr) -> [u8; 21] {
         }
         [*p0, *p1] = a.port().to_be_bytes();
     }
-    b
 }
 
 impl<'a> IntoIterator for Values<'a> {

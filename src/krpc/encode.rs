@@ -73,16 +73,12 @@ impl Message<'_> {
             Body::Query(q) => {
                 // `e` closes the arguments: it leads the method's piece unless `ip`
                 // comes between (an odd query, but one a message may hold).
-                let piece = method_piece(&q.kind);
                 if let Some(ip) = &self.ip {
                     e.end();
                     write_ip(e, ip, false);
-                    e.raw(piece.get(1..).unwrap_or_default());
+                    write_method(e, &q.kind, false);
                 } else {
-                    e.raw(piece);
-                }
-                if let QueryKind::Unknown { method, .. } = q.kind {
-                    e.bytes(method);
+                    write_method(e, &q.kind, true);
                 }
             }
             Body::Response(r) => {
@@ -96,7 +92,7 @@ impl Message<'_> {
                     write_ip(e, ip, false);
                 }
                 if let Some(id) = &err.id {
-                    e.raw_array(&cat::<11, 20, 31>(b"1:rd2:id20:", id.as_bytes()));
+                    e.raw_cat::<11, 20, 31>(b"1:rd2:id20:", id.as_bytes());
                     e.end();
                 }
             }
@@ -106,9 +102,9 @@ impl Message<'_> {
         }
         let tid = self.transaction_id;
         if let Ok(t) = <&[u8; 2]>::try_from(tid) {
-            e.raw_array(&cat::<5, 2, 7>(b"1:t2:", t));
+            e.raw_cat::<5, 2, 7>(b"1:t2:", t);
         } else if let Ok(t) = <&[u8; 4]>::try_from(tid) {
-            e.raw_array(&cat::<5, 4, 9>(b"1:t4:", t));
+            e.raw_cat::<5, 4, 9>(b"1:t4:", t);
         } else {
             e.raw_array(b"1:t");
             e.bytes(tid);
@@ -120,7 +116,17 @@ impl Message<'_> {
         };
         match self.version.map(<&[u8; 4]>::try_from) {
             None => e.raw_array(y),
-            Some(Ok(v)) => e.raw_array(&cat::<9, 7, 16>(&cat::<5, 4, 9>(b"1:v4:", v), y)),
+            Some(Ok(v)) => e.raw_with::<16>(|d| {
+                if let Some((head, rest)) = d.split_first_chunk_mut::<5>() {
+                    *head = *b"1:v4:";
+                    if let Some((version, tail)) = rest.split_first_chunk_mut::<4>() {
+                        *version = *v;
+                        if let Ok(tail) = <&mut [u8; 7]>::try_from(tail) {
+                            *tail = *y;
+                        }
+                    }
+                }
+            }),
             Some(Err(_)) => {
                 e.raw_array(b"1:v");
                 e.bytes(self.version.unwrap_or_default());
@@ -130,71 +136,94 @@ impl Message<'_> {
     }
 }
 
-/// `head` then `tail`, as one array to write in one piece.
-#[inline(always)]
-fn cat<const H: usize, const T: usize, const N: usize>(head: &[u8; H], tail: &[u8; T]) -> [u8; N] {
-    const { assert!(H + T == N) };
-    let mut out = [0u8; N];
-    if let Some((h, rest)) = out.split_first_chunk_mut::<H>() {
-        *h = *head;
-        if let Some(t) = rest.first_chunk_mut::<T>() {
-            *t = *tail;
-        }
-    }
-    out
-}
-
 /// `2:ip` and the compact address, in one piece; `lead`: with the message's opening `d`.
 #[inline]
 fn write_ip<S: Sink>(e: &mut Encoder<'_, S>, ip: &SocketAddr, lead: bool) {
     match ip {
         SocketAddr::V4(a) => {
-            let [a0, a1, a2, a3] = a.ip().octets();
-            let [p0, p1] = a.port().to_be_bytes();
-            let piece = [b'2', b':', b'i', b'p', b'6', b':', a0, a1, a2, a3, p0, p1];
+            let put = |d: &mut [u8; 12]| {
+                let [head @ .., a0, a1, a2, a3, p0, p1] = d;
+                *head = *b"2:ip6:";
+                [*a0, *a1, *a2, *a3] = a.ip().octets();
+                [*p0, *p1] = a.port().to_be_bytes();
+            };
             if lead {
-                e.raw_array(&cat::<1, 12, 13>(b"d", &piece));
+                e.raw_with::<13>(|d| {
+                    if let Some((first, rest)) = d.split_first_mut() {
+                        *first = b'd';
+                        if let Ok(rest) = <&mut [u8; 12]>::try_from(rest) {
+                            put(rest);
+                        }
+                    }
+                });
             } else {
-                e.raw_array(&piece);
+                e.raw_with(put);
             }
         }
         SocketAddr::V6(a) => {
             if lead {
                 e.raw_array(b"d");
             }
-            let head = cat::<7, 16, 23>(b"2:ip18:", &a.ip().octets());
-            e.raw_array(&cat::<23, 2, 25>(&head, &a.port().to_be_bytes()));
+            e.raw_with::<25>(|d| {
+                if let Some((head, rest)) = d.split_first_chunk_mut::<7>() {
+                    *head = *b"2:ip18:";
+                    if let Some((ip, port)) = rest.split_first_chunk_mut::<16>() {
+                        *ip = a.ip().octets();
+                        if let Ok(port) = <&mut [u8; 2]>::try_from(port) {
+                            *port = a.port().to_be_bytes();
+                        }
+                    }
+                }
+            });
         }
     }
 }
 
-/// `e` (closing the arguments), `1:q` and the method; for an unknown method, without
-/// the method.
+/// `1:q` and the method, led by `e` (closing the arguments) if `close`; each known
+/// method in one fixed-size piece.
 #[inline]
-fn method_piece(kind: &QueryKind<'_>) -> &'static [u8] {
+fn write_method<S: Sink>(e: &mut Encoder<'_, S>, kind: &QueryKind<'_>, close: bool) {
+    macro_rules! piece {
+        ($closed:literal, $open:literal) => {
+            if close {
+                e.raw_array($closed)
+            } else {
+                e.raw_array($open)
+            }
+        };
+    }
     match kind {
-        QueryKind::Ping => b"e1:q4:ping",
-        QueryKind::FindNode { .. } => b"e1:q9:find_node",
-        QueryKind::GetPeers { .. } => b"e1:q9:get_peers",
-        QueryKind::AnnouncePeer { .. } => b"e1:q13:announce_peer",
-        QueryKind::Get { .. } => b"e1:q3:get",
-        QueryKind::Put(_) => b"e1:q3:put",
-        QueryKind::SampleInfohashes { .. } => b"e1:q17:sample_infohashes",
-        QueryKind::Unknown { .. } => b"e1:q",
+        QueryKind::Ping => piece!(b"e1:q4:ping", b"1:q4:ping"),
+        QueryKind::FindNode { .. } => piece!(b"e1:q9:find_node", b"1:q9:find_node"),
+        QueryKind::GetPeers { .. } => piece!(b"e1:q9:get_peers", b"1:q9:get_peers"),
+        QueryKind::AnnouncePeer { .. } => {
+            piece!(b"e1:q13:announce_peer", b"1:q13:announce_peer")
+        }
+        QueryKind::Get { .. } => piece!(b"e1:q3:get", b"1:q3:get"),
+        QueryKind::Put(_) => piece!(b"e1:q3:put", b"1:q3:put"),
+        QueryKind::SampleInfohashes { .. } => {
+            piece!(b"e1:q17:sample_infohashes", b"1:q17:sample_infohashes")
+        }
+        QueryKind::Unknown { method, .. } => {
+            piece!(b"e1:q", b"1:q");
+            e.bytes(method);
+        }
     }
 }
 
-/// `d1:a` and the query's arguments, without the `e` that closes them. The queries a node sends most (ping, find_node,
-/// get_peers, get, sample_infohashes) in fixed pieces; the others through [`Args`].
+/// `d1:a` and the query's arguments, without the `e` that closes them. The queries a
+/// node sends most (ping, find_node, get_peers, get, sample_infohashes) in fixed
+/// pieces; the others through [`Args`].
+#[inline]
 fn write_query_args<S: Sink>(e: &mut Encoder<'_, S>, q: &Query<'_>) {
-    let head = cat::<12, 20, 32>(b"d1:ad2:id20:", q.id.as_bytes());
+    let head = |e: &mut Encoder<'_, S>| e.raw_cat::<12, 20, 32>(b"d1:ad2:id20:", q.id.as_bytes());
     let target = |e: &mut Encoder<'_, S>, id: &Id| {
-        e.raw_array(&cat::<11, 20, 31>(b"6:target20:", id.as_bytes()));
+        e.raw_cat::<11, 20, 31>(b"6:target20:", id.as_bytes());
     };
     match &q.kind {
-        QueryKind::Ping => e.raw_array(&head),
+        QueryKind::Ping => head(e),
         QueryKind::FindNode { target: t } | QueryKind::SampleInfohashes { target: t } => {
-            e.raw_array(&head);
+            head(e);
             target(e, t);
         }
         QueryKind::GetPeers {
@@ -202,8 +231,8 @@ fn write_query_args<S: Sink>(e: &mut Encoder<'_, S>, q: &Query<'_>) {
             noseed,
             scrape,
         } => {
-            e.raw_array(&head);
-            e.raw_array(&cat::<14, 20, 34>(b"9:info_hash20:", info_hash.as_bytes()));
+            head(e);
+            e.raw_cat::<14, 20, 34>(b"9:info_hash20:", info_hash.as_bytes());
             if *noseed {
                 e.raw_array(b"6:noseedi1e");
             }
@@ -212,7 +241,7 @@ fn write_query_args<S: Sink>(e: &mut Encoder<'_, S>, q: &Query<'_>) {
             }
         }
         QueryKind::Get { target: t, seq } => {
-            e.raw_array(&head);
+            head(e);
             int_field(e, b"3:seq", *seq);
             target(e, t);
         }
@@ -361,14 +390,14 @@ fn write_want<S: Sink>(e: &mut Encoder<'_, S>, w: Families) {
 
 /// `1:r` and the response's fields, keys in ascending order (upper case sorts first).
 fn write_response<S: Sink>(e: &mut Encoder<'_, S>, r: &Response<'_>) {
-    let id = cat::<7, 20, 27>(b"2:id20:", r.id.as_bytes());
+    let id = r.id.as_bytes();
     if r.bf_peers.is_none() && r.bf_seeds.is_none() {
-        e.raw_array(&cat::<4, 27, 31>(b"1:rd", &id));
+        e.raw_cat::<11, 20, 31>(b"1:rd2:id20:", id);
     } else {
         e.raw_array(b"1:rd");
         bytes_field(e, b"4:BFpe", r.bf_peers.map(|b| &b[..]));
         bytes_field(e, b"4:BFsd", r.bf_seeds.map(|b| &b[..]));
-        e.raw_array(&id);
+        e.raw_cat::<7, 20, 27>(b"2:id20:", id);
     }
     int_field(e, b"8:interval", r.interval);
     bytes_field(e, b"1:k", r.key.map(|k| &k[..]));
