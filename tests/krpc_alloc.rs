@@ -3,9 +3,10 @@
 
 mod common;
 
-use btdht::krpc::{Body, Message};
+use btdht::krpc::{Body, CompactList, Message, NodeV4, Response, Values};
 use common::counting::allocations_during;
 use common::inputs;
+use std::net::SocketAddr;
 
 #[global_allocator]
 static A: common::counting::Counting = common::counting::Counting;
@@ -51,6 +52,33 @@ fn encoding_into_a_caller_buffer_allocates_nothing() {
     let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
     let (written, n) = allocations_during(|| msg.encode(&mut buf));
     assert_eq!(written, Ok(bytes.len()));
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn encoding_a_message_built_from_typed_values_allocates_nothing() {
+    let bytes = inputs::get_peers_response();
+    let Body::Response(r) = Message::decode(&bytes).unwrap().body else {
+        panic!("a response")
+    };
+    let nodes: Vec<NodeV4> = r.nodes.unwrap().iter().collect();
+    let peers: Vec<SocketAddr> = r.values.unwrap().iter().collect();
+    let token = r.token.unwrap().to_vec();
+    let decoded = Message::decode(&bytes).unwrap();
+    let mut buf = [0u8; btdht::krpc::MAX_DATAGRAM_LEN];
+    let (written, n) = allocations_during(|| {
+        let mut typed = Response::new(r.id);
+        typed.nodes = Some(CompactList::from_items(&nodes));
+        typed.token = Some(&token);
+        typed.values = Some(Values::from_peers(&peers));
+        let msg = Message {
+            body: Body::Response(typed),
+            ..decoded
+        };
+        msg.encode(&mut buf)
+    });
+    assert_eq!(written, Ok(bytes.len()));
+    assert_eq!(&buf[..bytes.len()], &bytes[..]);
     assert_eq!(n, 0);
 }
 

@@ -6,6 +6,44 @@ use core::fmt;
 pub trait Sink {
     /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]);
+
+    /// Appends `N` bytes known at compile time. The same as [`Sink::put`] unless a sink
+    /// overrides it: [`SliceSink`] copies them as one fixed-size store (no call to
+    /// `memcpy`), which is what makes the KRPC encoders' many short pieces cheap.
+    #[inline]
+    fn put_array<const N: usize>(&mut self, bytes: &[u8; N])
+    where
+        Self: Sized,
+    {
+        self.put(bytes);
+    }
+
+    /// Appends `N` bytes that `fill` writes. The same as [`Sink::put_array`] of what
+    /// `fill` writes into a zeroed array unless a sink overrides it: [`SliceSink`] has
+    /// `fill` write straight into the buffer, so a piece put together from parts is not
+    /// assembled on the stack first.
+    #[inline]
+    fn put_with<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N]))
+    where
+        Self: Sized,
+    {
+        let mut piece = [0u8; N];
+        fill(&mut piece);
+        self.put_array(&piece);
+    }
+
+    /// Appends `N` bytes for each of `items`, as `fill` writes them (compact node and
+    /// peer lists). The same as one [`Sink::put_with`] per item unless a sink overrides
+    /// it: [`SliceSink`] checks the room for all of them once.
+    #[inline]
+    fn put_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N]))
+    where
+        Self: Sized,
+    {
+        for item in items {
+            self.put_with(|d| fill(item, d));
+        }
+    }
 }
 
 /// A [`Sink`] over a fixed `&mut [u8]` that never panics: once a write does not fit, it
@@ -41,6 +79,60 @@ impl Sink for SliceSink<'_> {
             Some(dst) => {
                 dst.copy_from_slice(bytes);
                 self.len = end;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline]
+    fn put_array<const N: usize>(&mut self, bytes: &[u8; N]) {
+        // One comparison: the room left against `N`.
+        match self
+            .buf
+            .get_mut(self.len..)
+            .and_then(|rest| rest.first_chunk_mut::<N>())
+        {
+            Some(dst) => {
+                *dst = *bytes;
+                // `len + N` fits: those bytes were in `buf`.
+                self.len = self.len.wrapping_add(N);
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline]
+    fn put_with<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N])) {
+        match self
+            .buf
+            .get_mut(self.len..)
+            .and_then(|rest| rest.first_chunk_mut::<N>())
+        {
+            Some(dst) => {
+                fill(dst);
+                // `len + N` fits: those bytes were in `buf`.
+                self.len = self.len.wrapping_add(N);
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline]
+    fn put_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N])) {
+        let room = items
+            .len()
+            .checked_mul(N)
+            .and_then(|total| Some((total, self.len.checked_add(total)?)))
+            .and_then(|(total, end)| Some((total, self.buf.get_mut(self.len..end)?)));
+        match room {
+            Some((total, dst)) => {
+                for (chunk, item) in dst.chunks_exact_mut(N).zip(items) {
+                    if let Ok(chunk) = <&mut [u8; N]>::try_from(chunk) {
+                        fill(item, chunk);
+                    }
+                }
+                // `len + total` fits: those bytes were in `buf`.
+                self.len = self.len.wrapping_add(total);
             }
             None => self.overflow = true,
         }
@@ -240,6 +332,61 @@ impl<'s, S: Sink> Encoder<'s, S> {
     #[inline]
     pub fn raw(&mut self, bytes: &[u8]) {
         self.sink.put(bytes);
+    }
+
+    /// [`Encoder::raw`] for a piece whose length is known at compile time: with a
+    /// [`SliceSink`], one fixed-size store instead of a call to `memcpy`.
+    #[inline]
+    pub fn raw_array<const N: usize>(&mut self, bytes: &[u8; N]) {
+        self.sink.put_array(bytes);
+    }
+
+    /// `N` bytes that `fill` writes in place (see [`Sink::put_with`]).
+    #[inline]
+    pub fn raw_with<const N: usize>(&mut self, fill: impl FnOnce(&mut [u8; N])) {
+        self.sink.put_with(fill);
+    }
+
+    /// `head` then `tail` as one piece of `N` = `H + T` bytes, written in place.
+    #[inline]
+    pub(crate) fn raw_cat<const H: usize, const T: usize, const N: usize>(
+        &mut self,
+        head: &[u8; H],
+        tail: &[u8; T],
+    ) {
+        const { assert!(H + T == N) };
+        self.sink.put_with::<N>(|d| {
+            if let Some((h, rest)) = d.split_first_chunk_mut::<H>() {
+                *h = *head;
+                if let Some(t) = rest.first_chunk_mut::<T>() {
+                    *t = *tail;
+                }
+            }
+        });
+    }
+
+    /// `N` bytes for each of `items`, as `fill` writes them: a compact list's entries,
+    /// with one bounds check for all of them when the sink is a [`SliceSink`].
+    #[inline]
+    pub fn raw_each<T, const N: usize>(&mut self, items: &[T], fill: impl Fn(&T, &mut [u8; N])) {
+        self.sink.put_each(items, fill);
+    }
+
+    /// [`Encoder::raw`] for short pieces of a length known only at run time (transaction
+    /// ids, versions, tokens): the usual lengths go as fixed-size stores.
+    #[inline]
+    pub(crate) fn raw_short(&mut self, bytes: &[u8]) {
+        if let Ok(b) = <&[u8; 2]>::try_from(bytes) {
+            self.sink.put_array(b);
+        } else if let Ok(b) = <&[u8; 4]>::try_from(bytes) {
+            self.sink.put_array(b);
+        } else if let Ok(b) = <&[u8; 8]>::try_from(bytes) {
+            self.sink.put_array(b);
+        } else if let Ok(b) = <&[u8; 20]>::try_from(bytes) {
+            self.sink.put_array(b);
+        } else {
+            self.sink.put(bytes);
+        }
     }
 }
 

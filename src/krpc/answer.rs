@@ -1,5 +1,6 @@
 //! The node's common answers, written straight into the caller's buffer.
 
+use super::compact::{value_v4_of, value_v6};
 use crate::bencode::{Encoder, SliceSink};
 use crate::id::Id;
 use core::net::SocketAddr;
@@ -33,6 +34,40 @@ fn write_peer(dst: &mut [u8], addr: &SocketAddr) -> Option<()> {
         }
     }
     Some(())
+}
+
+/// Where [`AnswerWriter::values_with`] takes the peers of `values`: each one in place,
+/// in one fixed-size piece (`6:` or `18:`, the compact address).
+pub(crate) struct PeerValues<'b> {
+    /// The room left.
+    rest: &'b mut [u8],
+    len: usize,
+    /// A peer did not fit: the answer fails.
+    full: bool,
+}
+
+impl PeerValues<'_> {
+    /// One peer.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, p: &SocketAddr) {
+        match p {
+            SocketAddr::V4(a) => self.put(value_v4_of(a)),
+            SocketAddr::V6(_) => self.put(value_v6(p)),
+        }
+    }
+
+    #[inline(always)]
+    fn put<const N: usize>(&mut self, bytes: [u8; N]) {
+        match core::mem::take(&mut self.rest).split_first_chunk_mut::<N>() {
+            Some((dst, rest)) => {
+                *dst = bytes;
+                self.rest = rest;
+                // `len + N` fits: those bytes were in the buffer.
+                self.len = self.len.wrapping_add(N);
+            }
+            None => self.full = true,
+        }
+    }
 }
 
 impl<'b> AnswerWriter<'b> {
@@ -193,21 +228,29 @@ impl<'b> AnswerWriter<'b> {
         self.bytes(token)
     }
 
-    /// `6:valuesl<peer>...e`.
+    /// `6:valuesl<peer>...e` with the peers `fill` pushes into a [`PeerValues`] as it
+    /// draws them; nothing at all if it pushes none.
     #[inline(always)] // Left to the compiler, it stays a call on the get_peers path (benches/node.rs).
-    pub(crate) fn values(&mut self, peers: &[SocketAddr]) -> Option<()> {
-        self.put(b"6:valuesl")?;
-        for p in peers {
-            // Each value is `6:` or `18:` and the compact address.
-            let (prefix, len): (&[u8], usize) = match p {
-                SocketAddr::V4(_) => (b"6:", 8),
-                SocketAddr::V6(_) => (b"18:", 21),
-            };
-            let (head, tail) = self.reserve(len)?.split_at_mut_checked(prefix.len())?;
-            head.copy_from_slice(prefix);
-            write_peer(tail, p)?;
+    pub(crate) fn values_with(&mut self, fill: impl FnOnce(&mut PeerValues<'_>)) -> Option<()> {
+        const KEY: &[u8; 9] = b"6:valuesl";
+        let at = self.len.checked_add(KEY.len())?;
+        let mut v = PeerValues {
+            rest: self.buf.get_mut(at..).unwrap_or_default(),
+            len: 0,
+            full: false,
+        };
+        fill(&mut v);
+        let (len, full) = (v.len, v.full);
+        if full {
+            return None;
         }
-        self.put(b"e")
+        if len == 0 {
+            return Some(());
+        }
+        // The peers are in place after the key's room: the key, then skip them.
+        self.put_array(KEY)?;
+        self.len = self.len.checked_add(len)?;
+        self.put_array(b"e")
     }
 
     /// Closes the answer with `e1:t<tid>[1:v4:<version>]1:y1:re`; the length written.
@@ -303,7 +346,7 @@ mod tests {
                 w.token(token)?;
             }
             if let Some(values) = values {
-                w.values(values)?;
+                w.values_with(|v| values.iter().for_each(|p| v.push(p)))?;
             }
             w.finish(tid, version)
         };

@@ -46,20 +46,34 @@ pub(crate) struct Wire<'a> {
     pub(crate) searches: &'a [Search],
 }
 
-/// A get_peers answer as [`Wire::plan_peers`] decided it; the peers and the filters are
-/// in the caller's places.
+/// A get_peers answer as [`Wire::plan_peers`] decided it; the filters are in the
+/// caller's place.
 struct PeersPlan {
     info_hash: Id,
     token: Token,
     nodes: Families,
-    /// Peers sampled into the caller's array.
-    found: usize,
+    /// The family of the peers to answer with, and whether only downloaders first.
+    family: Family,
+    noseed: bool,
+    /// How many stored peers to sample (0: none, not even a look).
+    fit: usize,
 }
 
 impl PeersPlan {
-    /// The sampled peers, if there are any.
-    fn values<'p>(&self, peers: &'p [SocketAddr]) -> Option<&'p [SocketAddr]> {
-        peers.get(..self.found).filter(|p| !p.is_empty())
+    /// Hands `emit` the sampled stored peers; how many.
+    #[inline]
+    fn sample(&self, server: &mut Server, now: Instant, emit: impl FnMut(SocketAddr)) -> usize {
+        if self.fit == 0 {
+            return 0;
+        }
+        server.peers.sample_peers_each(
+            now,
+            &self.info_hash,
+            self.family,
+            self.noseed,
+            self.fit,
+            emit,
+        )
     }
 }
 
@@ -84,18 +98,19 @@ impl Wire<'_> {
                 w.finish(out.tid, self.version())
             }
             OutBody::ReplyPeers { .. } => {
-                let mut peers = ArrayVec::<SocketAddr, MAX_VALUES_V4>::new();
                 let mut filters = None;
-                let p = self.plan_peers(now, out, &mut peers, &mut filters)?;
+                let p = self.plan_peers(now, out, &mut filters)?;
                 let bf = filters
                     .as_ref()
                     .map(|f| (&f.peers.as_bytes()[..], &f.seeds.as_bytes()[..]));
                 let mut w = AnswerWriter::begin(buf, &out.to, bf, self.id)?;
                 self.write_nodes(&mut w, &p.info_hash, p.nodes, now)?;
                 w.token(&p.token)?;
-                if let Some(values) = p.values(&peers) {
-                    w.values(values)?;
-                }
+                // The sampled peers go straight into the datagram.
+                let server = &mut *self.server;
+                w.values_with(|v| {
+                    p.sample(server, now, |a| v.push(&a));
+                })?;
                 w.finish(out.tid, self.version())
             }
             _ => self.encode_message(now, out, buf),
@@ -103,15 +118,14 @@ impl Wire<'_> {
     }
 
     /// What both encoders of a get_peers answer decide alike: the token, the BEP 33
-    /// filters, which node lists fit beside them, and the stored peers that fit, sampled
-    /// into `peers`, the filters into `filters` (which the caller starts as `None`; 512
-    /// bytes, filled in place rather than returned and copied). `None` if `out` is not a
-    /// get_peers answer.
+    /// filters, which node lists fit beside them, and how many stored peers fit (sampled
+    /// as the answer is written), the filters into `filters` (which the caller starts as
+    /// `None`; 512 bytes, filled in place rather than returned and copied). `None` if
+    /// `out` is not a get_peers answer.
     fn plan_peers(
         &mut self,
         now: Instant,
         out: Out<'_>,
-        peers: &mut ArrayVec<SocketAddr, MAX_VALUES_V4>,
         filters: &mut Option<Scrape>,
     ) -> Option<PeersPlan> {
         let OutBody::ReplyPeers {
@@ -134,20 +148,21 @@ impl Wire<'_> {
             None => *nodes,
         };
         let fit = budget::values_in_answer(family, out.tid.len(), nodes, filters.is_some())
-            .min(self.config.max_values);
+            .min(self.config.max_values)
+            .min(MAX_VALUES_V4);
         // A scrape that found nothing stored saw the peers are gone: no second lookup.
-        peers.clear();
-        if !*scrape || filters.is_some() {
-            self.server
-                .peers
-                .sample_peers_into(now, info_hash, family, *noseed, fit, peers);
-        }
-        let found = peers.len();
+        let fit = if !*scrape || filters.is_some() {
+            fit
+        } else {
+            0
+        };
         Some(PeersPlan {
             info_hash: *info_hash,
             token,
             nodes,
-            found,
+            family,
+            noseed: *noseed,
+            fit,
         })
     }
 
@@ -272,8 +287,11 @@ impl Wire<'_> {
                 Body::Response(r)
             }
             OutBody::ReplyPeers { .. } => {
+                plan = self.plan_peers(now, out, &mut filters)?;
                 peers = ArrayVec::<SocketAddr, MAX_VALUES_V4>::new();
-                plan = self.plan_peers(now, out, &mut peers, &mut filters)?;
+                plan.sample(self.server, now, |a| {
+                    let _ = peers.try_push(a);
+                });
                 (nodes4, nodes6) = self
                     .tables
                     .hand_out_compact(plan.nodes, &plan.info_hash, now);
@@ -287,7 +305,7 @@ impl Wire<'_> {
                     .nodes
                     .contains(Family::V6)
                     .then(|| CompactList::from_items(&nodes6));
-                r.values = plan.values(&peers).map(Values::from_peers);
+                r.values = (!peers.is_empty()).then(|| Values::from_peers(&peers));
                 if let Some(f) = &filters {
                     r.bf_seeds = Some(f.seeds.as_bytes());
                     r.bf_peers = Some(f.peers.as_bytes());

@@ -8,7 +8,6 @@ use crate::id::Id;
 use crate::rng::Stream;
 use crate::store::{BloomFilter, advance, select};
 use crate::time::Instant;
-use arrayvec::ArrayVec;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// BEP 33 scrape filters of one info-hash, for `BFsd` and `BFpe`.
@@ -21,47 +20,51 @@ pub struct Scrape {
 }
 
 /// [`sample_list`] over the `family` peers of `t`.
+#[inline]
 fn sample_family(
     t: &mut Torrent,
     family: Family,
     noseed: bool,
-    out: &mut [SocketAddr],
+    k: usize,
     rng: &mut Stream,
+    emit: impl FnMut(SocketAddr),
 ) -> usize {
     match family {
-        Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, out, rng),
-        Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, out, rng),
+        Family::V4 => sample_list(Ipv4Addr::list_mut(t), noseed, k, rng, emit),
+        Family::V6 => sample_list(Ipv6Addr::list_mut(t), noseed, k, rng, emit),
     }
 }
 
-/// Writes a sample of `list` into `out`; returns how many were written.
+/// Hands `emit` a sample of up to `k` peers of `list`; returns how many it handed.
 ///
-/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`out.len()`),
+/// Without `noseed`, a partial Fisher–Yates shuffle of the list itself: O(`k`),
 /// whatever the list's length (the order of a peer list carries no meaning). With
 /// `noseed`, selection sampling over downloaders, then over seeds: one pass.
+#[inline]
 fn sample_list<A: Ip>(
     list: &mut [Entry<A>],
     noseed: bool,
-    out: &mut [SocketAddr],
+    k: usize,
     rng: &mut Stream,
+    mut emit: impl FnMut(SocketAddr),
 ) -> usize {
-    let k = out.len().min(list.len());
+    let n = list.len();
+    let k = k.min(n);
     if !noseed {
-        let n = list.len();
-        for (i, slot) in out.iter_mut().take(k).enumerate() {
-            let j = i.saturating_add(rng.below(n.saturating_sub(i)));
-            // i < k <= n and j < n: both indices are in bounds.
-            list.swap(i, j.min(n.saturating_sub(1)));
+        for i in 0..k {
+            // i < k <= n, so n - i >= 1 and i <= j < n: both indices are in bounds.
+            let j = i.wrapping_add(rng.below(n.wrapping_sub(i)));
+            list.swap(i, j.min(n.wrapping_sub(1)));
             if let Some(e) = list.get(i) {
-                *slot = e.addr.socket(e.port);
+                emit(e.addr.socket(e.port));
             }
         }
         return k;
     }
     let mut written = 0;
-    let mut emit = |e: &Entry<A>| {
-        if let Some(slot) = out.get_mut(written) {
-            *slot = e.addr.socket(e.port);
+    let mut each = |e: &Entry<A>| {
+        if written < k {
+            emit(e.addr.socket(e.port));
             written += 1;
         }
     };
@@ -72,11 +75,11 @@ fn sample_list<A: Ip>(
         downloaders,
         first,
         rng,
-        &mut emit,
+        &mut each,
     );
-    let seeds = list.len().saturating_sub(downloaders);
+    let seeds = n.saturating_sub(downloaders);
     let rest = k.saturating_sub(first);
-    select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut emit);
+    select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut each);
     written
 }
 
@@ -92,36 +95,32 @@ impl PeerStore {
         noseed: bool,
         out: &mut [SocketAddr],
     ) -> usize {
-        let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
-            return 0;
-        };
-        sample_family(t, family, noseed, out, &mut rng)
+        let mut slots = out.iter_mut();
+        self.sample_peers_each(now, info_hash, family, noseed, slots.len(), |a| {
+            if let Some(slot) = slots.next() {
+                *slot = a;
+            }
+        })
     }
 
-    /// [`PeerStore::sample_peers`] into `out` (emptied first), for at most `max` peers:
-    /// only as many slots as are sampled get written, so a caller with a large array
-    /// pays nothing for it when `info_hash` has no peers.
-    pub(crate) fn sample_peers_into<const N: usize>(
+    /// [`PeerStore::sample_peers`] for at most `max` peers, each handed to `emit` as it
+    /// is drawn (a `get_peers` answer writes them straight into the datagram); returns
+    /// how many were handed. The same draws, so the same peers, as
+    /// [`PeerStore::sample_peers`] with `max` slots.
+    #[inline]
+    pub(crate) fn sample_peers_each(
         &mut self,
         now: Instant,
         info_hash: &Id,
         family: Family,
         noseed: bool,
         max: usize,
-        out: &mut ArrayVec<SocketAddr, N>,
-    ) {
-        out.clear();
+        emit: impl FnMut(SocketAddr),
+    ) -> usize {
         let Some((t, mut rng)) = self.live_to_sample(now, info_hash) else {
-            return;
+            return 0;
         };
-        let held = match family {
-            Family::V4 => Ipv4Addr::list_mut(t).len(),
-            Family::V6 => Ipv6Addr::list_mut(t).len(),
-        };
-        let placeholder = SocketAddr::from(([0, 0, 0, 0], 0));
-        out.extend(core::iter::repeat_n(placeholder, held.min(max).min(N)));
-        let written = sample_family(t, family, noseed, out, &mut rng);
-        out.truncate(written);
+        sample_family(t, family, noseed, max, &mut rng, emit)
     }
 
     /// The live torrent of `info_hash` at `now` and a random stream to sample it with.
