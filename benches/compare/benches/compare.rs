@@ -290,7 +290,64 @@ macro_rules! typed {
             })
         });
         g.finish();
+        // The same two, paired: their times are close enough that criterion's separate
+        // windows (the machine drifts between them) can flip the ratio.
+        typed_paired(
+            $name,
+            || {
+                black_box(black_box(&built).message().encode(&mut buf).is_ok());
+            },
+            || {
+                black_box(&built).floor(&mut out);
+                black_box(out.len());
+            },
+        );
     }};
+}
+
+/// Rounds of 20 000 calls of `ours` and of `floor`, alternating (which goes first
+/// alternates too), one ratio ours/floor per round; prints and saves the median and
+/// p10–p90 in `target/criterion/encode_paired/<input>.json` for `report.py`. A round the
+/// scheduler interrupts is an outlier the median ignores.
+fn typed_paired(name: &str, mut ours: impl FnMut(), mut floor: impl FnMut()) {
+    const ROUNDS: usize = 301;
+    const CALLS: usize = 20_000;
+    // Generic, not `dyn`: each loop is compiled for its own closure, no indirect call.
+    fn time(f: &mut impl FnMut()) -> f64 {
+        let start = std::time::Instant::now();
+        for _ in 0..CALLS {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    }
+    time(&mut ours);
+    time(&mut floor);
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .map(|r| {
+            let (a, b) = if r % 2 == 0 {
+                let a = time(&mut ours);
+                (a, time(&mut floor))
+            } else {
+                let b = time(&mut floor);
+                (time(&mut ours), b)
+            };
+            a / b
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    let (p10, median, p90) = (at(0.1), at(0.5), at(0.9));
+    println!(
+        "{name}/encode_typed: btdht/floor paired over {ROUNDS} rounds: median {median:.2}× (p10 {p10:.2}×, p90 {p90:.2}×)"
+    );
+    let dir = std::path::Path::new("target/criterion/encode_paired");
+    let json =
+        format!("{{\"rounds\": {ROUNDS}, \"median\": {median}, \"p10\": {p10}, \"p90\": {p90}}}\n");
+    if let Err(e) = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{name}.json")), json))
+    {
+        eprintln!("could not save the paired ratio of {name}: {e}");
+    }
 }
 
 /// The floor: walks one value, checking lengths, integer digits, nesting and the end,
