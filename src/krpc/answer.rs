@@ -41,7 +41,6 @@ fn write_peer(dst: &mut [u8], addr: &SocketAddr) -> Option<()> {
 pub(crate) struct PeerValues<'b> {
     /// The room left.
     rest: &'b mut [u8],
-    len: usize,
     /// A peer did not fit: the answer fails.
     full: bool,
 }
@@ -62,8 +61,6 @@ impl PeerValues<'_> {
             Some((dst, rest)) => {
                 *dst = bytes;
                 self.rest = rest;
-                // `len + N` fits: those bytes were in the buffer.
-                self.len = self.len.wrapping_add(N);
             }
             None => self.full = true,
         }
@@ -236,11 +233,12 @@ impl<'b> AnswerWriter<'b> {
         let at = self.len.checked_add(KEY.len())?;
         let mut v = PeerValues {
             rest: self.buf.get_mut(at..).unwrap_or_default(),
-            len: 0,
             full: false,
         };
+        let room = v.rest.len();
         fill(&mut v);
-        let (len, full) = (v.len, v.full);
+        // What the peers took of the room: the room left can only have shrunk.
+        let (len, full) = (room.saturating_sub(v.rest.len()), v.full);
         if full {
             return None;
         }

@@ -62,8 +62,9 @@ impl RoutingTable {
         now: Instant,
     ) -> ArrayVec<&Entry, N> {
         // `out` is kept sorted by distance; `tops[i]` is the first 64 bits of `out[i]`'s
-        // distance, so most comparisons never touch the ids.
-        let mut tops: ArrayVec<u64, N> = ArrayVec::new();
+        // distance, so most comparisons never touch the ids. A plain array: an `ArrayVec`
+        // stores its length at every push.
+        let mut tops = [0u64; N];
         let mut out: ArrayVec<&Entry, N> = ArrayVec::new();
         if N == 0 {
             return out;
@@ -92,12 +93,13 @@ impl RoutingTable {
                 // drops out only if the newcomer is closer.
                 let mut i = out.len();
                 if out.is_full() {
-                    match (tops.last(), out.last()) {
-                        (Some(&lt), Some(&l)) if farther(lt, l, top, e) => i -= 1,
+                    i = N.wrapping_sub(1);
+                    match (tops.get(i), out.get(i)) {
+                        (Some(&lt), Some(&l)) if farther(lt, l, top, e) => {}
                         _ => continue,
                     }
-                } else if tops.try_push(top).is_err() || out.try_push(e).is_err() {
-                    // Unreachable: neither is full, they always hold as many.
+                } else if out.try_push(e).is_err() {
+                    // Unreachable: it is not full.
                     break;
                 }
                 // Insertion: shift this bucket's farther entries up one (stable: an

@@ -54,24 +54,33 @@ fn sample_list<A: Ip>(
         for i in 0..k {
             // i < k <= n, so n - i >= 1 and i <= j < n: both indices are in bounds.
             let j = i.wrapping_add(rng.below(n.wrapping_sub(i)));
-            list.swap(i, j.min(n.wrapping_sub(1)));
-            if let Some(e) = list.get(i) {
-                emit(e.addr.socket(e.port));
+            let j = j.min(n.wrapping_sub(1));
+            // The swap by hand: both entries in registers, two stores, and the drawn one
+            // emitted from its register (`slice::swap` went through a stack temporary).
+            let (Some(&drawn), Some(&held)) = (list.get(j), list.get(i)) else {
+                break;
+            };
+            if let Some(slot) = list.get_mut(j) {
+                *slot = held;
             }
+            if let Some(slot) = list.get_mut(i) {
+                *slot = drawn;
+            }
+            emit(drawn.addr.socket(drawn.port()));
         }
         return k;
     }
     let mut written = 0;
     let mut each = |e: &Entry<A>| {
         if written < k {
-            emit(e.addr.socket(e.port));
+            emit(e.addr.socket(e.port()));
             written += 1;
         }
     };
-    let downloaders = list.iter().filter(|e| !e.seed).count();
+    let downloaders = list.iter().filter(|e| !e.seed()).count();
     let first = k.min(downloaders);
     select(
-        list.iter().filter(|e| !e.seed),
+        list.iter().filter(|e| !e.seed()),
         downloaders,
         first,
         rng,
@@ -79,7 +88,13 @@ fn sample_list<A: Ip>(
     );
     let seeds = n.saturating_sub(downloaders);
     let rest = k.saturating_sub(first);
-    select(list.iter().filter(|e| e.seed), seeds, rest, rng, &mut each);
+    select(
+        list.iter().filter(|e| e.seed()),
+        seeds,
+        rest,
+        rng,
+        &mut each,
+    );
     written
 }
 
@@ -151,8 +166,8 @@ impl PeerStore {
         let now = advance(&mut self.now, now);
         let t = self.live(now, Key::of(info_hash))?;
         let mut s = Scrape::default();
-        let bits = t.v4.iter().map(|e| (e.seed, e.bloom));
-        for (seed, bloom) in bits.chain(t.v6.iter().map(|e| (e.seed, e.bloom))) {
+        let bits = t.v4.iter().map(|e| (e.seed(), e.bloom()));
+        for (seed, bloom) in bits.chain(t.v6.iter().map(|e| (e.seed(), e.bloom()))) {
             let filter = if seed { &mut s.seeds } else { &mut s.peers };
             filter.insert_indices(bloom);
         }

@@ -10,16 +10,89 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// One stored peer of one family: 24 bytes for IPv4, 32 for IPv6.
+/// One stored peer of one family: 16 bytes for IPv4, 32 for IPv6.
+///
+/// Packed because a `get_peers` answer shuffles a list in place (a partial Fisher–Yates,
+/// two entries written per peer sampled): at 16 bytes an IPv4 entry moves as one vector
+/// register, where the plain layout's 24 bytes took three stores and a spill each
+/// (benches/node.rs, `get_peers_values`).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Entry<A> {
-    pub(super) expires: Instant,
+    /// The expiry's milliseconds in the high 48 bits ([`NEVER`] for one at or past
+    /// that), the port in the low 16.
+    stamp: u64,
     pub(super) addr: A,
-    pub(super) port: u16,
-    /// BEP 33 bit indices of `addr`, hashed once at insertion.
-    pub(super) bloom: [u16; 2],
-    pub(super) seed: bool,
+    /// The BEP 33 bit indices of `addr` (hashed once at insertion, 11 bits each) in the
+    /// low 22 bits, the seed flag in the top bit.
+    tag: u32,
 }
+
+/// The stamp of an expiry 2^48 − 1 ms (8 900 years) or more after the epoch: never.
+const NEVER: u64 = (1 << 48) - 1;
+/// A BEP 33 bit index: 11 bits (the filters have 2 048).
+const INDEX_MASK: u32 = 0x7ff;
+const SEED_BIT: u32 = 1 << 31;
+
+impl<A> Entry<A> {
+    pub(super) fn new(addr: A, port: u16, expires: Instant, seed: bool, bloom: [u16; 2]) -> Self {
+        let [b0, b1] = bloom.map(|b| u32::from(b) & INDEX_MASK);
+        let mut e = Entry {
+            stamp: u64::from(port),
+            addr,
+            tag: b0 | (b1 << 11),
+        };
+        e.set_expires(expires);
+        e.set_seed(seed);
+        e
+    }
+
+    pub(super) fn port(&self) -> u16 {
+        // The low 16 bits: a truncation on purpose.
+        self.stamp as u16
+    }
+
+    pub(super) fn set_port(&mut self, port: u16) {
+        self.stamp = (self.stamp & !0xffff) | u64::from(port);
+    }
+
+    /// When the entry expires; [`Instant::MAX`] for one announced so close to the end
+    /// of time that its expiry does not fit in 48 bits.
+    pub(super) fn expires(&self) -> Instant {
+        match self.stamp >> 16 {
+            NEVER => Instant::MAX,
+            ms => Instant::from_millis(ms),
+        }
+    }
+
+    pub(super) fn set_expires(&mut self, at: Instant) {
+        let ms = at.as_millis().min(NEVER);
+        self.stamp = (ms << 16) | (self.stamp & 0xffff);
+    }
+
+    pub(super) fn seed(&self) -> bool {
+        self.tag & SEED_BIT != 0
+    }
+
+    pub(super) fn set_seed(&mut self, seed: bool) {
+        self.tag = if seed {
+            self.tag | SEED_BIT
+        } else {
+            self.tag & !SEED_BIT
+        };
+    }
+
+    /// The BEP 33 bit indices of the address.
+    pub(super) fn bloom(&self) -> [u16; 2] {
+        // Each index is masked to 11 bits: the casts keep every bit.
+        [
+            (self.tag & INDEX_MASK) as u16,
+            ((self.tag >> 11) & INDEX_MASK) as u16,
+        ]
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<Entry<Ipv4Addr>>() == 16);
+const _: () = assert!(core::mem::size_of::<Entry<Ipv6Addr>>() == 32);
 
 /// An info-hash as the store's map key: the 20 bytes as big-endian words, so a lookup
 /// compares integers (no `memcmp` call per node) in the same order as [`Id`].
@@ -119,11 +192,11 @@ fn purge_list<A: Ip>(
     next: &mut Instant,
 ) {
     list.retain(|e| {
-        if e.expires <= now {
+        if e.expires() <= now {
             release(per_ip, e.addr.ip());
             false
         } else {
-            *next = (*next).min(e.expires);
+            *next = (*next).min(e.expires());
             true
         }
     });
@@ -133,7 +206,7 @@ fn purge_list<A: Ip>(
 fn soonest<A>(list: &[Entry<A>]) -> Option<(usize, Instant)> {
     list.iter()
         .enumerate()
-        .map(|(i, e)| (i, e.expires))
+        .map(|(i, e)| (i, e.expires()))
         .min_by_key(|&(_, exp)| exp)
 }
 
@@ -205,8 +278,44 @@ impl Torrent {
 
 #[cfg(test)]
 mod tests {
-    use super::Key;
+    use super::{Entry, Key};
     use crate::id::Id;
+    use crate::time::Instant;
+    use core::net::Ipv4Addr;
+
+    #[test]
+    fn an_entry_keeps_port_expiry_seed_and_filter_bits_apart() {
+        let at = Instant::from_millis((1 << 48) - 2);
+        let mut e = Entry::new(Ipv4Addr::LOCALHOST, 0xffff, at, true, [0x7ff, 0x7ff]);
+        assert_eq!(
+            (e.port(), e.expires(), e.seed(), e.bloom()),
+            (0xffff, at, true, [0x7ff, 0x7ff])
+        );
+        e.set_port(1);
+        e.set_seed(false);
+        e.set_expires(Instant::from_millis(7));
+        assert_eq!(
+            (e.port(), e.expires(), e.seed(), e.bloom()),
+            (1, Instant::from_millis(7), false, [0x7ff, 0x7ff])
+        );
+        let e = Entry::new(Ipv4Addr::LOCALHOST, 0, Instant::ZERO, false, [1, 0x400]);
+        assert_eq!((e.port(), e.seed(), e.bloom()), (0, false, [1, 0x400]));
+    }
+
+    #[test]
+    fn an_expiry_past_48_bits_of_milliseconds_never_comes() {
+        for ms in [(1 << 48) - 1, 1 << 48, u64::MAX] {
+            let e = Entry::new(
+                Ipv4Addr::LOCALHOST,
+                80,
+                Instant::from_millis(ms),
+                false,
+                [0; 2],
+            );
+            assert_eq!(e.expires(), Instant::MAX);
+            assert_eq!(e.port(), 80);
+        }
+    }
 
     #[test]
     fn keys_round_trip_and_sort_like_ids() {
