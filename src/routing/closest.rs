@@ -93,9 +93,8 @@ impl RoutingTable {
                 // drops out only if the newcomer is closer.
                 let mut i = out.len();
                 if out.is_full() {
-                    i = N.wrapping_sub(1);
-                    match (tops.get(i), out.get(i)) {
-                        (Some(&lt), Some(&l)) if farther(lt, l, top, e) => {}
+                    match (tops.last(), out.last()) {
+                        (Some(&lt), Some(&l)) if farther(lt, l, top, e) => i -= 1,
                         _ => continue,
                     }
                 } else if out.try_push(e).is_err() {

@@ -30,6 +30,9 @@ pub(super) struct Entry<A> {
 
 /// The stamp of an expiry 2^48 − 1 ms (8 900 years) or more after the epoch: never.
 const NEVER: u64 = (1 << 48) - 1;
+/// The port's bits in a stamp; the expiry sits above them.
+const PORT_BITS: u32 = 16;
+const PORT_MASK: u64 = (1 << PORT_BITS) - 1;
 /// A BEP 33 bit index: 11 bits (the filters have 2 048).
 const INDEX_MASK: u32 = 0x7ff;
 const SEED_BIT: u32 = 1 << 31;
@@ -53,13 +56,13 @@ impl<A> Entry<A> {
     }
 
     pub(super) fn set_port(&mut self, port: u16) {
-        self.stamp = (self.stamp & !0xffff) | u64::from(port);
+        self.stamp = (self.stamp & !PORT_MASK) | u64::from(port);
     }
 
     /// When the entry expires; [`Instant::MAX`] for one announced so close to the end
     /// of time that its expiry does not fit in 48 bits.
     pub(super) fn expires(&self) -> Instant {
-        match self.stamp >> 16 {
+        match self.stamp >> PORT_BITS {
             NEVER => Instant::MAX,
             ms => Instant::from_millis(ms),
         }
@@ -67,7 +70,7 @@ impl<A> Entry<A> {
 
     pub(super) fn set_expires(&mut self, at: Instant) {
         let ms = at.as_millis().min(NEVER);
-        self.stamp = (ms << 16) | (self.stamp & 0xffff);
+        self.stamp = (ms << PORT_BITS) | (self.stamp & PORT_MASK);
     }
 
     pub(super) fn seed(&self) -> bool {
